@@ -1,0 +1,163 @@
+"""The ``ijae`` command line: one subcommand per job, each a thin call into the library.
+
+Progress goes to stderr; machine output (``--json``, records) to stdout or files.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+
+
+def _cmd_nets(args) -> int:
+    from ijae import config, nets
+
+    cfg = config.load(args.config, args.set)
+    table = nets.weight_table(cfg)
+    if args.json:
+        print(json.dumps(table, indent=2))
+    else:
+        print(nets.format_weight_table(table, nets.is_paper_size(cfg)))
+    return 0
+
+
+def _cmd_train(args) -> int:
+    from ijae import config, train
+
+    overrides = list(args.set)
+    if args.steps is not None:
+        overrides.append(f"train.steps={args.steps}")
+    if args.seed is not None:
+        overrides.append(f"seed={args.seed}")
+    if args.checkpoint_every is not None:
+        overrides.append(f"train.checkpoint_every={args.checkpoint_every}")
+    if args.model is not None:
+        overrides.append(f"model.name={args.model}")
+    cfg = config.load(args.config, overrides)
+    train.train(cfg, args.out, resume=args.resume)
+    return 0
+
+
+def _cmd_export(args) -> int:
+    from ijae import export
+
+    export.export_run(args.run, n_samples=args.n_samples, n_reconstructions=args.n_reconstructions,
+                      seed=args.seed, device=args.device)
+    return 0
+
+
+def _cmd_evaluate(args) -> int:
+    from ijae import metrics
+
+    record = metrics.evaluate_run(
+        args.run, backend=args.backend, device=args.device, batch_size=args.batch_size,
+        n_samples=args.n_samples, inception_weights=args.inception_weights,
+        cache_dir=args.cache_dir, lpips_net=args.lpips_net, lpips_version=args.lpips_version,
+        lpips_weights=args.lpips_weights, is_splits=args.is_splits, fid=not args.no_fid,
+        fid_reference_n=args.fid_reference_n)
+    print(json.dumps(record, indent=2))
+    return 0
+
+
+def _cmd_collect(args) -> int:
+    from ijae import metrics
+
+    table = metrics.collect(args.dirs, args.out)
+    print(f"{len(table)} records -> {args.out}", file=sys.stderr)
+    return 0
+
+
+def _cmd_toy(args) -> int:
+    from ijae import toy
+
+    toy.run(args.out, runs=args.runs, steps=args.steps, batch=args.batch, seed=args.seed,
+            lr=args.lr, device=args.device)
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="ijae", description=__doc__.splitlines()[0])
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    p = sub.add_parser("nets", help="weight count of every network beside the paper's")
+    p.add_argument("config")
+    p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE")
+    p.add_argument("--json", action="store_true", help="machine-readable output")
+    p.set_defaults(func=_cmd_nets)
+
+    p = sub.add_parser("train", help="train a model into a run folder (resumable)")
+    p.add_argument("config")
+    p.add_argument("--out", required=True, help="run folder")
+    p.add_argument("--model", help="model / adapter name (default: the config's model.name)")
+    p.add_argument("--steps", type=int)
+    p.add_argument("--seed", type=int)
+    p.add_argument("--checkpoint-every", type=int)
+    p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
+                   help="override a config key, e.g. model.lam=0.3 or model.variant=l1")
+    p.add_argument("--resume", action="store_true",
+                   help="continue from the run folder's checkpoint (start fresh when there is none)")
+    p.set_defaults(func=_cmd_train)
+
+    p = sub.add_parser("export", help="write samples.npz and reconstructions.npz of a trained run")
+    p.add_argument("run")
+    p.add_argument("--n-samples", type=int, help="default: the config's export.n_samples")
+    p.add_argument("--n-reconstructions", type=int,
+                   help="default: the config's export.n_reconstructions (null = whole test split)")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--device", default="auto")
+    p.set_defaults(func=_cmd_export)
+
+    p = sub.add_parser("evaluate", help="score a run's artifacts into RUN/metrics.json")
+    p.add_argument("run")
+    p.add_argument("--backend", choices=["inception", "digits"],
+                   help="default: the run config's eval.backend")
+    p.add_argument("--device", default="auto")
+    p.add_argument("--batch-size", type=int, default=64)
+    p.add_argument("--n-samples", type=int, help="use the first N samples (default: all)")
+    p.add_argument("--inception-weights",
+                   help="local torch-fidelity Inception weights file, for offline clusters "
+                        "(env IJAE_INCEPTION_WEIGHTS; default: looked up in the cache, else downloaded)")
+    p.add_argument("--cache-dir", help="cache folder for weights, the digits classifier and reference "
+                                       "statistics (default: env IJAE_CACHE, else work/cache)")
+    p.add_argument("--lpips-net", default="alex", choices=["alex", "vgg"])
+    p.add_argument("--lpips-version", default="0.1")
+    p.add_argument("--lpips-weights",
+                   help="local torchvision trunk file for LPIPS (alexnet-owt-7be5be79.pth / "
+                        "vgg16-397923af.pth), or 'random' for an untrained trunk (tests only; the "
+                        "metric is then named ...-random-trunk); env IJAE_LPIPS_WEIGHTS")
+    p.add_argument("--is-splits", type=int, default=10)
+    p.add_argument("--no-fid", action="store_true", help="skip FID")
+    p.add_argument("--fid-reference-n", type=int,
+                   help="FID against the first N train images (default: the whole train split)")
+    p.set_defaults(func=_cmd_evaluate)
+
+    p = sub.add_parser("collect", help="concatenate metrics.json records into one CSV")
+    p.add_argument("dirs", nargs="+", help="run folders (or metrics.json files)")
+    p.add_argument("--out", required=True)
+    p.set_defaults(func=_cmd_collect)
+
+    p = sub.add_parser("toy", help="Figure 1: the 1-D divergence comparison of Appendix B")
+    p.add_argument("--out", required=True)
+    p.add_argument("--runs", type=int, default=50)
+    p.add_argument("--steps", type=int, default=10_000)
+    p.add_argument("--batch", type=int, default=1000)
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--lr", type=float, default=None, help="SGD learning rate (default: toy.py's)")
+    p.add_argument("--device", default="cpu")
+    p.set_defaults(func=_cmd_toy)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    from ijae import UserError
+
+    args = build_parser().parse_args(argv)
+    try:
+        return args.func(args)
+    except UserError as error:
+        print(f"ijae {args.command}: error: {error}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,276 @@
+"""Run configuration: typed sections with defaults, YAML in and out, validation, ``--set`` overrides.
+
+A config file is YAML with the sections below; every key has a default here (the paper's values
+where the paper gives one), so a file only needs what differs. Loading validates every key and
+value and raises :class:`ConfigError` naming the offending key; the resolved config (all keys) is
+what a run folder stores.
+"""
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import json
+import types
+import typing
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import yaml
+
+from ijae import UserError
+
+
+class ConfigError(UserError, ValueError):
+    """A config key or value is wrong; the message names it and says what was expected."""
+
+
+def _check(ok: bool, key: str, value, expected: str) -> None:
+    if not ok:
+        raise ConfigError(f"config key {key} = {value!r}: expected {expected}")
+
+
+@dataclass
+class DataConfig:
+    dataset: str = "cifar10"          # cifar10 | tinyimagenet | digits | synthetic
+    root: str = "work/data"           # download / cache folder
+    local_path: str | None = None     # an existing local copy (folder or archive); skips download
+    download: bool = True
+    image_size: int | None = None     # resize to this; None keeps the dataset's own size
+    synthetic_train: int = 512        # sizes of the synthetic dataset (tests)
+    synthetic_test: int = 128
+
+    def validate(self, key: str) -> None:
+        _check(self.dataset in DATASETS, f"{key}.dataset", self.dataset, f"one of {DATASETS}")
+        _check(self.image_size is None or self.image_size >= 8, f"{key}.image_size", self.image_size,
+               "an integer >= 8 or null")
+        _check(self.synthetic_train > 0, f"{key}.synthetic_train", self.synthetic_train, "> 0")
+        _check(self.synthetic_test > 0, f"{key}.synthetic_test", self.synthetic_test, "> 0")
+
+
+DATASETS = ("cifar10", "tinyimagenet", "digits", "synthetic")
+
+
+@dataclass
+class IJAEConfig:
+    name: str = "ijae"
+    variant: str = "implicit"         # implicit | l1 | l2 (the paper's lambda-IJAE-L1 / -L2 ablations)
+    lam: float = 0.3                  # weight of the VAE (forward KL) part; NOTES.md section 1
+    latent_dim: int = 128
+    width: int = 128                  # channels of every residual block (Appendix D: 128)
+    noise_dim: int | None = None      # size of the injected noise xi; None = latent_dim
+    disc_noise: bool = True           # Inject Noise in D_psi / D_tau as fixed (unlearned) projections
+    likelihood: str = "shift"         # r(y|x): shift (cyclic shifts) | rotation (small rotations)
+    shift_max: int | None = None      # S; None = round(5 * image_size / 32), i.e. 5 at 32x32
+    rotation_max_deg: float = 10.0
+    rotation_steps: int = 5           # angles k * max / steps, k = -steps..steps, P(k) ∝ 1/(|k|+1)
+    sigma_prime: float = 1e-8         # r'(y|x) = N(y | x, sigma' I)
+    recon_scale: float = 1.0          # b (Laplace) / sigma (Gaussian) of the l1 / l2 variants
+    recon_reduction: str = "sum"      # sum: the log-likelihood proper; mean: per pixel
+
+    def validate(self, key: str) -> None:
+        _check(self.variant in ("implicit", "l1", "l2"), f"{key}.variant", self.variant,
+               "implicit, l1 or l2")
+        _check(0.0 <= self.lam <= 1.0, f"{key}.lam", self.lam, "a number in [0, 1]")
+        for name in ("latent_dim", "width"):
+            _check(getattr(self, name) > 0, f"{key}.{name}", getattr(self, name), "a positive integer")
+        _check(self.noise_dim is None or self.noise_dim > 0, f"{key}.noise_dim", self.noise_dim,
+               "a positive integer or null")
+        _check(self.likelihood in ("shift", "rotation"), f"{key}.likelihood", self.likelihood,
+               "shift or rotation")
+        _check(self.shift_max is None or self.shift_max >= 0, f"{key}.shift_max", self.shift_max,
+               "an integer >= 0 or null")
+        _check(self.rotation_steps > 0, f"{key}.rotation_steps", self.rotation_steps, "> 0")
+        _check(self.sigma_prime >= 0, f"{key}.sigma_prime", self.sigma_prime, ">= 0")
+        _check(self.recon_scale > 0, f"{key}.recon_scale", self.recon_scale, "> 0")
+        _check(self.recon_reduction in ("sum", "mean"), f"{key}.recon_reduction",
+               self.recon_reduction, "sum or mean")
+
+
+@dataclass
+class TrainConfig:
+    batch_size: int = 64
+    steps: int = 100_000
+    d_steps: int = 1                  # discriminator updates per generator / encoder update
+    lr_g: float = 1e-4                # Table 2: Adam, lr 1e-4, betas (0.5, 0.9), no weight decay
+    lr_e: float = 1e-4
+    lr_d: float = 1e-4
+    betas: list[float] = field(default_factory=lambda: [0.5, 0.9])
+    weight_decay: float = 0.0
+    checkpoint_every: int = 1000
+    log_every: int = 1                # losses are kept per step; this is how often they are flushed
+    device: str = "auto"              # auto | cpu | cuda | cuda:N
+    bf16: bool = False                # bf16 autocast (CUDA only)
+    channels_last: bool = False       # channels_last memory format (CUDA only)
+
+    def validate(self, key: str) -> None:
+        for name in ("batch_size", "steps", "d_steps", "checkpoint_every", "log_every"):
+            _check(getattr(self, name) > 0, f"{key}.{name}", getattr(self, name), "a positive integer")
+        for name in ("lr_g", "lr_e", "lr_d"):
+            _check(getattr(self, name) > 0, f"{key}.{name}", getattr(self, name), "> 0")
+        _check(len(self.betas) == 2 and all(0 <= b < 1 for b in self.betas), f"{key}.betas",
+               self.betas, "two numbers in [0, 1)")
+        _check(self.weight_decay >= 0, f"{key}.weight_decay", self.weight_decay, ">= 0")
+        _check(self.device == "auto" or self.device == "cpu" or self.device.startswith("cuda"),
+               f"{key}.device", self.device, "auto, cpu, cuda or cuda:N")
+
+
+@dataclass
+class ExportConfig:
+    n_samples: int = 50_000           # generated images in samples.npz
+    n_reconstructions: int | None = None  # test images reconstructed; None = the whole test split
+    batch_size: int = 500
+
+    def validate(self, key: str) -> None:
+        _check(self.n_samples > 0, f"{key}.n_samples", self.n_samples, "a positive integer")
+        _check(self.n_reconstructions is None or self.n_reconstructions > 0,
+               f"{key}.n_reconstructions", self.n_reconstructions, "a positive integer or null")
+        _check(self.batch_size > 0, f"{key}.batch_size", self.batch_size, "a positive integer")
+
+
+@dataclass
+class EvalConfig:
+    backend: str = "inception"        # inception (IS / FID / LPIPS) | digits (offline profile)
+
+    def validate(self, key: str) -> None:
+        _check(self.backend in ("inception", "digits"), f"{key}.backend", self.backend,
+               "inception or digits")
+
+
+# Model sections by name; baseline adapters add theirs with register_model_config.
+MODEL_CONFIGS: dict[str, type] = {"ijae": IJAEConfig}
+
+
+def register_model_config(name: str, cls: type) -> None:
+    MODEL_CONFIGS[name] = cls
+
+
+@dataclass
+class RunConfig:
+    profile: str = "paper"
+    seed: int = 0
+    data: DataConfig = field(default_factory=DataConfig)
+    model: typing.Any = field(default_factory=IJAEConfig)
+    train: TrainConfig = field(default_factory=TrainConfig)
+    export: ExportConfig = field(default_factory=ExportConfig)
+    eval: EvalConfig = field(default_factory=EvalConfig)
+
+    def to_dict(self) -> dict:
+        return dataclasses.asdict(self)
+
+    def digest(self) -> str:
+        """sha256 of the resolved config (canonical JSON): the config's identity in metric records."""
+        blob = json.dumps(self.to_dict(), sort_keys=True, separators=(",", ":"))
+        return hashlib.sha256(blob.encode()).hexdigest()
+
+
+def _coerce(value, hint, key: str):
+    """Check ``value`` against a type hint from the dataclasses above; ints pass for floats."""
+    origin = typing.get_origin(hint)
+    if origin in (typing.Union, types.UnionType):
+        args = typing.get_args(hint)
+        if value is None and type(None) in args:
+            return None
+        (inner,) = [a for a in args if a is not type(None)]
+        return _coerce(value, inner, key)
+    if origin is list:
+        (inner,) = typing.get_args(hint)
+        _check(isinstance(value, (list, tuple)), key, value, "a list")
+        return [_coerce(v, inner, f"{key}[{i}]") for i, v in enumerate(value)]
+    if hint is bool:
+        _check(isinstance(value, bool), key, value, "true or false")
+        return value
+    if hint is int:
+        _check(isinstance(value, int) and not isinstance(value, bool), key, value, "an integer")
+        return value
+    if hint is float:
+        if isinstance(value, str):  # YAML 1.1 reads 5e-4 (no dot) as a string
+            try:
+                value = float(value)
+            except ValueError:
+                pass
+        _check(isinstance(value, (int, float)) and not isinstance(value, bool), key, value, "a number")
+        return float(value)
+    if hint is str:
+        _check(isinstance(value, str), key, value, "a string")
+        return value
+    raise TypeError(f"unsupported type hint {hint!r} for {key}")
+
+
+def build_section(cls: type, values, key: str):
+    """Build dataclass ``cls`` from a mapping, rejecting unknown keys and ill-typed values."""
+    values = {} if values is None else values
+    _check(isinstance(values, dict), key, values, "a mapping")
+    hints = typing.get_type_hints(cls)
+    names = [f.name for f in dataclasses.fields(cls)]
+    unknown = sorted(set(values) - set(names))
+    if unknown:
+        raise ConfigError(f"unknown config key {key}.{unknown[0]}; {key} takes: {', '.join(names)}")
+    section = cls(**{k: _coerce(v, hints[k], f"{key}.{k}") for k, v in values.items()})
+    section.validate(key)
+    return section
+
+
+SECTIONS = {"data": DataConfig, "train": TrainConfig, "export": ExportConfig, "eval": EvalConfig}
+
+
+def from_dict(raw: dict) -> RunConfig:
+    _check(isinstance(raw, dict), "(top level)", raw, "a mapping of sections")
+    top = [f.name for f in dataclasses.fields(RunConfig)]
+    unknown = sorted(set(raw) - set(top))
+    if unknown:
+        raise ConfigError(f"unknown config key {unknown[0]}; the top level takes: {', '.join(top)}")
+    model_raw = dict(raw.get("model") or {})
+    name = model_raw.get("name", "ijae")
+    if name not in MODEL_CONFIGS:
+        _load_adapters()
+    _check(name in MODEL_CONFIGS, "model.name", name, f"one of {sorted(MODEL_CONFIGS)}")
+    cfg = RunConfig(
+        profile=_coerce(raw.get("profile", "paper"), str, "profile"),
+        seed=_coerce(raw.get("seed", 0), int, "seed"),
+        model=build_section(MODEL_CONFIGS[name], model_raw, "model"),
+        **{k: build_section(cls, raw.get(k), k) for k, cls in SECTIONS.items()},
+    )
+    return cfg
+
+
+def _load_adapters() -> None:
+    """Baseline adapters register their model sections on import (baselines/ registry)."""
+    try:
+        import baselines  # noqa: F401
+    except ImportError:
+        pass
+
+
+def apply_overrides(raw: dict, overrides: list[str]) -> dict:
+    """Apply ``key.sub=value`` strings; values are parsed as YAML (0.3, true, null, [0.5, 0.9])."""
+    raw = json.loads(json.dumps(raw))  # deep copy of plain data
+    for item in overrides:
+        if "=" not in item:
+            raise ConfigError(f"--set {item!r}: expected key=value, e.g. model.lam=0.3")
+        key, text = item.split("=", 1)
+        parts = key.strip().split(".")
+        node = raw
+        for part in parts[:-1]:
+            node = node.setdefault(part, {})
+            _check(isinstance(node, dict), key, text, "a key inside a section")
+        node[parts[-1]] = yaml.safe_load(text)
+    return raw
+
+
+def load(path: str | Path, overrides: list[str] | None = None) -> RunConfig:
+    path = Path(path)
+    if not path.is_file():
+        raise ConfigError(f"config file {path} does not exist")
+    raw = yaml.safe_load(path.read_text()) or {}
+    return from_dict(apply_overrides(raw, overrides or []))
+
+
+def dump(cfg: RunConfig) -> str:
+    return yaml.safe_dump(cfg.to_dict(), sort_keys=False)
+
+
+def resolved_shift_max(model: IJAEConfig, image_size: int) -> int:
+    """S of r(y|x): the paper's 5 pixels at 32x32, scaled with the image size unless set."""
+    if model.shift_max is not None:
+        return model.shift_max
+    return int(5 * image_size / 32 + 0.5)

@@ -1,0 +1,203 @@
+"""Datasets as uint8 [N, H, W, 3] arrays with a fixed train / test split.
+
+- ``cifar10``: torchvision's download into ``root``, or a local copy (``local_path``: the
+  ``cifar-10-python.tar.gz`` archive or a folder holding ``cifar-10-batches-py``). Test = test batch.
+- ``tinyimagenet``: the official ``tiny-imagenet-200.zip``, or a local folder / zip; 64x64;
+  test = the labelled validation set. Decoded once into ``root/tinyimagenet.npz``.
+- ``digits``: scikit-learn's 8x8 digits (ship inside the package: offline), grey levels 0..16
+  mapped to 0..255, three equal channels; a fixed 80 / 20 split (seed 0).
+- ``synthetic``: structured random images with labels, made on the spot (tests, benchmarks).
+
+Offline and missing, a download fails with a :class:`DataError` saying which file to put where.
+"""
+from __future__ import annotations
+
+import io
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+from ijae import UserError
+from ijae.config import DataConfig
+from ijae.contract import atomic_write_bytes
+
+CIFAR10_URL = "https://www.cs.toronto.edu/~kriz/cifar-10-python.tar.gz"
+TINYIMAGENET_URL = "http://cs231n.stanford.edu/tiny-imagenet-200.zip"
+NATIVE_SIZE = {"cifar10": 32, "tinyimagenet": 64, "digits": 8, "synthetic": 32}
+
+
+class DataError(UserError, RuntimeError):
+    """A dataset is missing or unreadable; the message says what to put where."""
+
+
+@dataclass
+class Dataset:
+    name: str
+    train: np.ndarray                  # uint8 [N, H, W, 3]
+    test: np.ndarray                   # uint8 [M, H, W, 3]
+    train_labels: np.ndarray           # int64 [N]
+    test_labels: np.ndarray            # int64 [M]
+
+    @property
+    def image_size(self) -> int:
+        return int(self.train.shape[1])
+
+
+def load_dataset(cfg: DataConfig) -> Dataset:
+    loader = {"cifar10": _cifar10, "tinyimagenet": _tinyimagenet, "digits": _digits,
+              "synthetic": _synthetic}[cfg.dataset]
+    ds = loader(cfg)
+    size = cfg.image_size or NATIVE_SIZE[cfg.dataset]
+    if ds.image_size != size:
+        ds.train, ds.test = resize(ds.train, size), resize(ds.test, size)
+    return ds
+
+
+def image_size(cfg: DataConfig) -> int:
+    return cfg.image_size or NATIVE_SIZE[cfg.dataset]
+
+
+def resize(images: np.ndarray, size: int) -> np.ndarray:
+    """Bilinear (antialiased) resize of uint8 NHWC images to size x size."""
+    x = torch.from_numpy(images).permute(0, 3, 1, 2).float()
+    x = F.interpolate(x, size=(size, size), mode="bilinear", antialias=True, align_corners=False)
+    return x.round().clamp(0, 255).to(torch.uint8).permute(0, 2, 3, 1).contiguous().numpy()
+
+
+def _digits(cfg: DataConfig) -> Dataset:
+    from sklearn.datasets import load_digits
+
+    bunch = load_digits()
+    grey = np.round(bunch.images * (255.0 / 16.0)).astype(np.uint8)
+    images = np.repeat(grey[..., None], 3, axis=-1)
+    order = np.random.default_rng(0).permutation(len(images))
+    n_test = len(images) // 5
+    test, train = order[:n_test], order[n_test:]
+    labels = bunch.target.astype(np.int64)
+    return Dataset("digits", images[train], images[test], labels[train], labels[test])
+
+
+def _synthetic(cfg: DataConfig) -> Dataset:
+    """Ten classes of coloured bars on a smooth background: learnable structure, no download."""
+    size = cfg.image_size or NATIVE_SIZE["synthetic"]
+    rng = np.random.default_rng(1234)
+    n = cfg.synthetic_train + cfg.synthetic_test
+    labels = rng.integers(0, 10, n)
+    yy, xx = np.mgrid[0:size, 0:size] / (size - 1)
+    background = rng.uniform(0, 0.4, (n, 1, 1, 3)) * (yy[None, ..., None] + xx[None, ..., None]) / 2
+    row = (labels[:, None, None] + 0.5) / 10
+    bar = (np.abs(yy[None] - row) < 0.08)[..., None]
+    colour = rng.uniform(0.5, 1.0, (n, 1, 1, 3))
+    images = np.where(bar, colour, background) + rng.normal(0, 0.03, (n, size, size, 3))
+    images = np.clip(np.round(images * 255), 0, 255).astype(np.uint8)
+    k = cfg.synthetic_train
+    return Dataset("synthetic", images[:k], images[k:], labels[:k], labels[k:])
+
+
+def _offline_message(name: str, url: str, root: Path, expected: str, error: Exception) -> str:
+    return (f"{name} is not in {root} and could not be downloaded from {url} ({error}). "
+            f"On a machine without network, download {url} elsewhere and either put it at "
+            f"{expected}, or point data.local_path at it (e.g. --set data.local_path=/path/to/file).")
+
+
+def _cifar10(cfg: DataConfig) -> Dataset:
+    from torchvision.datasets import CIFAR10
+    from torchvision.datasets.utils import extract_archive
+
+    root = Path(cfg.root)
+    download = cfg.download
+    if cfg.local_path:
+        local = Path(cfg.local_path)
+        if not local.exists():
+            raise DataError(f"data.local_path {local} does not exist; expected {CIFAR10_URL.split('/')[-1]} "
+                            "or a folder holding cifar-10-batches-py")
+        if local.is_file():
+            extract_archive(str(local), str(root))
+        else:
+            root = local.parent if local.name == "cifar-10-batches-py" else local
+        download = False
+    try:
+        splits = [CIFAR10(str(root), train=train, download=download) for train in (True, False)]
+    except Exception as error:  # torchvision raises URLError offline, RuntimeError when missing
+        raise DataError(_offline_message("CIFAR-10", CIFAR10_URL, root,
+                                         str(root / "cifar-10-python.tar.gz"), error)) from error
+    (train, test) = splits
+    return Dataset("cifar10", np.asarray(train.data, np.uint8), np.asarray(test.data, np.uint8),
+                   np.asarray(train.targets, np.int64), np.asarray(test.targets, np.int64))
+
+
+def _tinyimagenet(cfg: DataConfig) -> Dataset:
+    root = Path(cfg.root)
+    cache = root / "tinyimagenet.npz"
+    if cache.is_file() and not cfg.local_path:
+        with np.load(cache) as d:
+            return Dataset("tinyimagenet", d["train"], d["test"], d["train_labels"], d["test_labels"])
+    folder = _tinyimagenet_folder(cfg, root)
+    ds = _read_tinyimagenet(folder)
+    buffer = io.BytesIO()
+    np.savez(buffer, train=ds.train, test=ds.test, train_labels=ds.train_labels,
+             test_labels=ds.test_labels)
+    atomic_write_bytes(cache, buffer.getvalue())
+    return ds
+
+
+def _tinyimagenet_folder(cfg: DataConfig, root: Path) -> Path:
+    from torchvision.datasets.utils import download_and_extract_archive, extract_archive
+
+    archive_name = TINYIMAGENET_URL.split("/")[-1]
+    if cfg.local_path:
+        local = Path(cfg.local_path)
+        if local.is_dir():
+            return local if (local / "wnids.txt").is_file() else local / "tiny-imagenet-200"
+        if not local.is_file():
+            raise DataError(f"data.local_path {local} does not exist; expected {archive_name} "
+                            "or its extracted tiny-imagenet-200 folder")
+        extract_archive(str(local), str(root))
+    elif not (root / "tiny-imagenet-200" / "wnids.txt").is_file():
+        if (root / archive_name).is_file():
+            extract_archive(str(root / archive_name), str(root))
+        elif not cfg.download:
+            raise DataError(_offline_message("TinyImageNet", TINYIMAGENET_URL, root,
+                                             str(root / archive_name), RuntimeError("download off")))
+        else:
+            try:
+                download_and_extract_archive(TINYIMAGENET_URL, str(root))
+            except Exception as error:
+                raise DataError(_offline_message("TinyImageNet", TINYIMAGENET_URL, root,
+                                                 str(root / archive_name), error)) from error
+    return root / "tiny-imagenet-200"
+
+
+def _read_tinyimagenet(folder: Path) -> Dataset:
+    from PIL import Image
+    from tqdm import tqdm
+
+    if not (folder / "wnids.txt").is_file():
+        raise DataError(f"{folder} is not a tiny-imagenet-200 folder (no wnids.txt)")
+    wnids = (folder / "wnids.txt").read_text().split()
+    index = {w: i for i, w in enumerate(wnids)}
+
+    def read(paths):
+        return np.stack([np.asarray(Image.open(p).convert("RGB"), np.uint8)
+                         for p in tqdm(paths, desc="decoding TinyImageNet", leave=False)])
+
+    train_paths = sorted((folder / "train").glob("*/images/*.JPEG"))
+    train_labels = np.array([index[p.parent.parent.name] for p in train_paths], np.int64)
+    rows = [line.split("\t") for line in (folder / "val" / "val_annotations.txt").read_text().splitlines()]
+    val_paths = [folder / "val" / "images" / r[0] for r in rows]
+    val_labels = np.array([index[r[1]] for r in rows], np.int64)
+    return Dataset("tinyimagenet", read(train_paths), read(val_paths), train_labels, val_labels)
+
+
+def to_tensor(images: np.ndarray) -> torch.Tensor:
+    """uint8 NHWC -> float NCHW in [-1, 1] (the generator's tanh range)."""
+    return torch.from_numpy(images).permute(0, 3, 1, 2).float().div(127.5).sub(1.0)
+
+
+def to_uint8(images: torch.Tensor) -> np.ndarray:
+    """float NCHW in [-1, 1] -> uint8 NHWC (values outside are clipped)."""
+    x = images.detach().float().add(1.0).mul(127.5).round().clamp(0, 255).to(torch.uint8)
+    return x.permute(0, 2, 3, 1).contiguous().cpu().numpy()

@@ -1,0 +1,76 @@
+"""Export a trained run into the artifact contract: samples.npz and reconstructions.npz.
+
+Deterministic for a given seed: all noise (the prior z and the encoder's injected xi) is drawn
+inside a forked RNG seeded with ``seed``, in fixed-size batches. Picture grids (samples.png,
+reconstructions.png) are written beside the arrays for people to look at.
+"""
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import numpy as np
+import torch
+from tqdm import tqdm
+
+from ijae import UserError, checkpoint, config as config_mod
+from ijae.contract import CHECKPOINT, CONFIG, RECONSTRUCTIONS, SAMPLES, save_reconstructions, save_samples
+from ijae.data import image_size, load_dataset, to_tensor, to_uint8
+from ijae.model import IJAE
+from ijae.train import resolve_device
+
+
+def load_model(run: Path, device: torch.device):
+    """(config, IJAE in eval mode) from a run folder."""
+    for name in (CONFIG, CHECKPOINT):
+        if not (run / name).is_file():
+            raise UserError(f"{run / name} not found: is {run} a trained run folder?")
+    cfg = config_mod.load(run / CONFIG)
+    state = checkpoint.load(run / CHECKPOINT, device)
+    model = IJAE(cfg.model, image_size(cfg.data)).to(device)
+    model.load_state_dict(state["model"])
+    return cfg, model.eval()
+
+
+def export_run(run: str | Path, n_samples: int | None = None, n_reconstructions: int | None = None,
+               seed: int = 0, device: str = "auto") -> tuple[Path, Path]:
+    run = Path(run)
+    dev = resolve_device(device)
+    cfg, model = load_model(run, dev)
+    n_samples = n_samples or cfg.export.n_samples
+    batch = cfg.export.batch_size
+    test = load_dataset(cfg.data).test
+    n_rec = min(n_reconstructions or cfg.export.n_reconstructions or len(test), len(test))
+    originals = test[:n_rec]
+    devices = [dev.index or 0] if dev.type == "cuda" else []
+    with torch.random.fork_rng(devices=devices):
+        torch.manual_seed(seed)
+        samples = np.concatenate([to_uint8(model.sample(min(batch, n_samples - i), _like(dev)))
+                                  for i in tqdm(range(0, n_samples, batch), desc="samples",
+                                                file=sys.stderr, disable=None)])
+        recons = np.concatenate([to_uint8(model.reconstruct(to_tensor(originals[i:i + batch]).to(dev)))
+                                 for i in range(0, n_rec, batch)])
+    save_samples(run / SAMPLES, samples)
+    save_reconstructions(run / RECONSTRUCTIONS, originals, recons)
+    save_grids(run, samples, originals, recons)
+    return run / SAMPLES, run / RECONSTRUCTIONS
+
+
+def _like(device: torch.device) -> torch.Tensor:
+    return torch.empty(0, device=device)
+
+
+def save_grids(run: Path, samples: np.ndarray, originals: np.ndarray, recons: np.ndarray) -> None:
+    """samples.png (8 x 8) and reconstructions.png (rows of originals, each followed by its
+    reconstructions)."""
+    from torchvision.utils import save_image
+
+    def as_float(images: np.ndarray) -> torch.Tensor:
+        return torch.from_numpy(images).permute(0, 3, 1, 2).float() / 255.0
+
+    save_image(as_float(samples[:64]), run / "samples.png", nrow=8, padding=1)
+    nrow = min(8, len(originals))
+    k = min(32, len(originals)) // nrow * nrow
+    pairs = torch.stack([as_float(originals[:k]), as_float(recons[:k])])     # [2, k, 3, H, W]
+    rows = pairs.view(2, k // nrow, nrow, *pairs.shape[2:]).transpose(0, 1)  # original row, its recon row
+    save_image(rows.flatten(0, 2), run / "reconstructions.png", nrow=nrow, padding=1)

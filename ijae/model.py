@@ -1,0 +1,89 @@
+"""lambda-IJAE as one module: its five networks and the losses of one batch.
+
+The training loop (train.py) owns optimisers and the schedule; this module only says what each
+update minimises, so the tests can check it term by term.
+"""
+from __future__ import annotations
+
+import torch
+import torch.nn as nn
+
+from ijae import likelihoods, objective
+from ijae.nets import build_networks
+
+DISCRIMINATORS = ("D_psi", "D_tau", "D_zeta")
+
+
+class IJAE(nn.Module):
+    def __init__(self, model_cfg, image_size: int):
+        super().__init__()
+        self.cfg = model_cfg
+        self.lam = model_cfg.lam
+        self.latent_dim = model_cfg.latent_dim
+        self.nets = build_networks(model_cfg, image_size)
+        self.implicit = model_cfg.variant == "implicit"
+        self.r = likelihoods.make_r(model_cfg, image_size)
+        self.log_likelihood = None if self.implicit else likelihoods.explicit_log_likelihood(model_cfg)
+
+    def prior(self, n: int, like: torch.Tensor) -> torch.Tensor:
+        return torch.randn(n, self.latent_dim, device=like.device, dtype=like.dtype)
+
+    def discriminators(self) -> list[str]:
+        """The discriminators this variant trains (the explicit ablations need no D_tau)."""
+        return [d for d in DISCRIMINATORS if self.implicit or d != "D_tau"]
+
+    def discriminator_losses(self, x: torch.Tensor) -> dict[str, torch.Tensor]:
+        """Negated objectives (3), (4), (5) on one batch of data x; G and E are held fixed."""
+        n, G, E = x.shape[0], self.nets["G"], self.nets["E"]
+        with torch.no_grad():
+            generated = G(self.prior(n, x))
+            z_q = E(x)
+            reconstruction = G(z_q)
+        losses = {"d_psi": objective.d_psi_loss(self.nets["D_psi"](x), self.nets["D_psi"](generated))}
+        if self.implicit:
+            D_tau = self.nets["D_tau"]
+            y_real = self.r(x)                                          # y ~ r(y | x)
+            y_fake = likelihoods.r_prime(reconstruction, self.cfg.sigma_prime)  # y ~ r'(y | G(z_q))
+            losses["d_tau"] = objective.d_tau_loss(D_tau(x, z_q, y_real), D_tau(x, z_q, y_fake))
+        D_zeta = self.nets["D_zeta"]
+        losses["d_zeta"] = objective.d_zeta_loss(D_zeta(x, self.prior(n, x)), D_zeta(x, z_q))
+        return losses
+
+    def recon_term(self, x: torch.Tensor, z_q: torch.Tensor, reconstruction: torch.Tensor) -> torch.Tensor:
+        """Per-sample reconstruction log-likelihood estimate: logit D_tau(x, z, G(z)) (Theorem 1:
+        the gradient flows through the third argument) or the explicit L1 / L2 log-likelihood."""
+        if self.implicit:
+            return self.nets["D_tau"](x, z_q, reconstruction)
+        return self.log_likelihood(x, reconstruction)
+
+    def generator_encoder_terms(self, x: torch.Tensor) -> dict[str, torch.Tensor]:
+        """Per-sample terms of L_G and L_E on batch x, with their graphs."""
+        G, E = self.nets["G"], self.nets["E"]
+        gan_logits = self.nets["D_psi"](G(self.prior(x.shape[0], x)))
+        z_q = E(x)
+        reconstruction = G(z_q)
+        return {"gan_logits": gan_logits, "recon": self.recon_term(x, z_q, reconstruction),
+                "zeta_logits": self.nets["D_zeta"](x, z_q), "reconstruction": reconstruction}
+
+    def generator_encoder_losses(self, x: torch.Tensor):
+        """(objective to backpropagate once, logged terms) for the G and E update on batch x."""
+        t = self.generator_encoder_terms(x)
+        total = objective.generator_encoder_objective(t["gan_logits"], t["recon"], t["zeta_logits"], self.lam)
+        with torch.no_grad():
+            logs = {
+                "loss_g": objective.generator_loss(t["gan_logits"], t["recon"], self.lam),
+                "loss_e": objective.encoder_loss(t["recon"], t["zeta_logits"], self.lam),
+                "gan_logit": t["gan_logits"].mean(),
+                "recon_term": t["recon"].mean(),
+                "zeta_logit": t["zeta_logits"].mean(),
+                "recon_mse": (t["reconstruction"].float() - x.float()).pow(2).mean(),
+            }
+        return total, logs
+
+    @torch.no_grad()
+    def sample(self, n: int, like: torch.Tensor) -> torch.Tensor:
+        return self.nets["G"](self.prior(n, like))
+
+    @torch.no_grad()
+    def reconstruct(self, x: torch.Tensor) -> torch.Tensor:
+        return self.nets["G"](self.nets["E"](x))

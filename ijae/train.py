@@ -1,0 +1,188 @@
+"""The alternating training loop of lambda-IJAE, with atomic checkpoints and exact resume.
+
+Each step: ``d_steps`` updates of the three discriminators (one Adam each, on a fresh data
+batch per update), then one update of G and E (one Adam each) on a fresh batch. Batches are
+drawn i.i.d. from the train split with a dedicated generator, so the data order is part of the
+saved RNG state. On CPU a run killed at any point and resumed with ``--resume`` ends
+bit-identical to an uninterrupted one.
+
+Run folder: config.yaml (resolved config), checkpoint.pt, losses.csv (one row per step).
+"""
+from __future__ import annotations
+
+import contextlib
+import sys
+from pathlib import Path
+
+import torch
+import yaml
+from tqdm import tqdm
+
+from ijae import UserError, checkpoint, config as config_mod
+from ijae.contract import CHECKPOINT, CONFIG, atomic_write_text
+from ijae.data import load_dataset
+from ijae.model import IJAE
+
+LOSSES = "losses.csv"
+# Keys that may change when a run is resumed (extend it, checkpoint more often, log differently).
+RESUMABLE_CHANGES = {"train.steps", "train.checkpoint_every", "train.log_every"}
+
+
+class TrainingError(UserError, RuntimeError):
+    """Training cannot go on (a non-finite loss); the message names the step and the loss."""
+
+
+def resolve_device(name: str) -> torch.device:
+    if name == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    device = torch.device(name)
+    if device.type == "cuda" and not torch.cuda.is_available():
+        raise UserError(f"train.device = {name!r}, but CUDA is not available here; use auto or cpu")
+    return device
+
+
+def _flatten(d: dict, prefix: str = "") -> dict:
+    out = {}
+    for k, v in d.items():
+        out.update(_flatten(v, f"{prefix}{k}.") if isinstance(v, dict) else {f"{prefix}{k}": v})
+    return out
+
+
+def _check_resumable(cfg, run: Path) -> None:
+    saved = _flatten(yaml.safe_load((run / CONFIG).read_text()))
+    now = _flatten(cfg.to_dict())
+    changed = sorted(k for k in saved.keys() | now.keys()
+                     if saved.get(k) != now.get(k) and k not in RESUMABLE_CHANGES)
+    if changed:
+        k = changed[0]
+        raise UserError(f"cannot resume {run}: its config has {k} = {saved.get(k)!r}, the new one "
+                        f"{now.get(k)!r} (all differing keys: {', '.join(changed)}); only "
+                        f"{', '.join(sorted(RESUMABLE_CHANGES))} may change on resume")
+
+
+class LossLog:
+    """Per-step losses kept on the device and written to CSV in chunks (one sync per flush)."""
+
+    def __init__(self, path: Path, names: list[str], resume_step: int | None):
+        self.path, self.names, self.pending = path, ["step", *names], []
+        if resume_step is None or not path.is_file():
+            atomic_write_text(path, ",".join(self.names) + "\n")
+        else:  # drop rows written after the checkpoint (and any line cut short by a kill)
+            lines = path.read_text().splitlines()
+            kept = [lines[0]] + [ln for ln in lines[1:] if ln.count(",") == len(self.names) - 1
+                                 and ln.split(",")[0].isdigit() and int(ln.split(",")[0]) <= resume_step]
+            atomic_write_text(path, "\n".join(kept) + "\n")
+
+    def add(self, step: int, values: dict[str, torch.Tensor]) -> None:
+        self.pending.append((step, torch.stack([values[n].detach().float() for n in self.names[1:]])))
+
+    def flush(self) -> dict[str, float]:
+        """Write pending rows; raise TrainingError at the first non-finite loss. Returns the last row."""
+        if not self.pending:
+            return {}
+        steps = [s for s, _ in self.pending]
+        table = torch.stack([v for _, v in self.pending]).cpu()
+        self.pending = []
+        bad = (~torch.isfinite(table)).nonzero()
+        if len(bad):
+            row, col = bad[0].tolist()
+            raise TrainingError(f"non-finite loss at step {steps[row]}: {self.names[col + 1]} = "
+                                f"{table[row, col].item()}; training stopped, the last checkpoint is "
+                                "intact (try a lower learning rate or train.bf16=false)")
+        with self.path.open("a") as handle:
+            for step, row in zip(steps, table.tolist()):
+                handle.write(",".join([str(step)] + [f"{v:.6g}" for v in row]) + "\n")
+        return dict(zip(self.names[1:], table[-1].tolist()))
+
+
+def make_optimizers(model: IJAE, t) -> dict[str, torch.optim.Optimizer]:
+    lr = {"G": t.lr_g, "E": t.lr_e, "D_psi": t.lr_d, "D_tau": t.lr_d, "D_zeta": t.lr_d}
+    names = ["G", "E", *model.discriminators()]
+    return {n: torch.optim.Adam(model.nets[n].parameters(), lr=lr[n], betas=tuple(t.betas),
+                                weight_decay=t.weight_decay) for n in names}
+
+
+def train(cfg, out: str | Path, resume: bool = False) -> Path:
+    """Train lambda-IJAE as ``cfg`` says into run folder ``out``; returns the folder."""
+    run = Path(out)
+    t = cfg.train
+    device = resolve_device(t.device)
+    has_checkpoint = (run / CHECKPOINT).is_file()
+    if has_checkpoint and not resume:
+        raise UserError(f"{run} already holds a checkpoint; pass --resume to continue it, "
+                        "or choose another --out")
+    if has_checkpoint:
+        _check_resumable(cfg, run)
+    run.mkdir(parents=True, exist_ok=True)
+    atomic_write_text(run / CONFIG, config_mod.dump(cfg))
+    if t.bf16 and device.type != "cuda":
+        print("ijae train: train.bf16 applies on CUDA only; training in float32", file=sys.stderr)
+
+    torch.manual_seed(cfg.seed)
+    data_generator = torch.Generator().manual_seed(cfg.seed + 1)
+    data = torch.from_numpy(load_dataset(cfg.data).train).to(device)
+    model = IJAE(cfg.model, data.shape[1]).to(device)
+    memory_format = torch.channels_last if t.channels_last and device.type == "cuda" else torch.contiguous_format
+    if memory_format is torch.channels_last:
+        model.to(memory_format=memory_format)
+    optimizers = make_optimizers(model, t)
+    start = 0
+    if has_checkpoint:
+        state = checkpoint.load(run / CHECKPOINT, device)
+        model.load_state_dict(state["model"])
+        for name, opt in optimizers.items():
+            opt.load_state_dict(state["optimizers"][name])
+        checkpoint.restore_rng(state["rng"], data_generator)
+        start = state["step"]
+
+    def batch() -> torch.Tensor:
+        idx = torch.randint(0, data.shape[0], (t.batch_size,), generator=data_generator).to(device)
+        x = data[idx].permute(0, 3, 1, 2).float().div_(127.5).sub_(1.0)
+        return x.contiguous(memory_format=memory_format)
+
+    def save_checkpoint(step: int) -> None:
+        checkpoint.save(run / CHECKPOINT, step=step, model=model.state_dict(),
+                        optimizers={n: o.state_dict() for n, o in optimizers.items()},
+                        rng=checkpoint.rng_state(data_generator), config=cfg.to_dict())
+
+    d_names = [f"d_{n[2:]}" for n in model.discriminators()]
+    log = LossLog(run / LOSSES, [*d_names, "loss_g", "loss_e", "gan_logit", "recon_term",
+                                 "zeta_logit", "recon_mse"], start if has_checkpoint else None)
+    autocast = (torch.autocast("cuda", dtype=torch.bfloat16) if t.bf16 and device.type == "cuda"
+                else contextlib.nullcontext())
+    discriminators = [model.nets[n] for n in model.discriminators()]
+    model.train()
+    progress = tqdm(total=t.steps, initial=start, desc=f"train {run.name}", file=sys.stderr,
+                    dynamic_ncols=True, disable=None)
+    for step in range(start + 1, t.steps + 1):
+        for net in discriminators:
+            net.requires_grad_(True)
+        for _ in range(t.d_steps):
+            with autocast:
+                d_losses = model.discriminator_losses(batch())
+            for name in model.discriminators():
+                optimizers[name].zero_grad(set_to_none=True)
+            sum(d_losses.values()).backward()
+            for name in model.discriminators():
+                optimizers[name].step()
+        for net in discriminators:  # G / E step: no gradient is needed for the discriminators
+            net.requires_grad_(False)
+        with autocast:
+            total, logs = model.generator_encoder_losses(batch())
+        optimizers["G"].zero_grad(set_to_none=True)
+        optimizers["E"].zero_grad(set_to_none=True)
+        total.backward()
+        optimizers["G"].step()
+        optimizers["E"].step()
+
+        log.add(step, {**d_losses, **logs})
+        if step % t.log_every == 0 or step % t.checkpoint_every == 0 or step == t.steps:
+            last = log.flush()
+            progress.set_postfix({k: f"{v:.3g}" for k, v in last.items() if k in ("d_psi", "loss_g", "recon_mse")})
+        if step % t.checkpoint_every == 0 or step == t.steps:
+            save_checkpoint(step)
+        progress.update(1)
+    progress.close()
+    if start >= t.steps:
+        print(f"ijae train: {run} is already at step {start} of {t.steps}", file=sys.stderr)
+    return run

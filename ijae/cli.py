@@ -31,9 +31,7 @@ def _cmd_train(args) -> int:
         overrides.append(f"seed={args.seed}")
     if args.checkpoint_every is not None:
         overrides.append(f"train.checkpoint_every={args.checkpoint_every}")
-    if args.model is not None:
-        overrides.append(f"model.name={args.model}")
-    cfg = config.load(args.config, overrides)
+    cfg = config.load(args.config, overrides, model=args.model)
     train.train(cfg, args.out, resume=args.resume)
     return 0
 
@@ -75,6 +73,22 @@ def _cmd_toy(args) -> int:
     return 0
 
 
+def _cmd_models(args) -> int:
+    from baselines.base import all_adapters
+
+    rows = [{"name": a.name, "label": a.label, "kind": a.kind,
+             "source": a.source.url if a.source else None,
+             "commit": a.source.commit if a.source else None,
+             "architecture": a.architecture} for a in all_adapters()]
+    if args.json:
+        print(json.dumps(rows, indent=2))
+        return 0
+    for r in rows:
+        where = f"{r['source']} @ {r['commit']}" if r["source"] else "this repository"
+        print(f"{r['name']:<10} {r['label']:<14} {r['kind']:<18} {where}\n{'':<10} {r['architecture']}")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="ijae", description=__doc__.splitlines()[0])
     sub = parser.add_subparsers(dest="command", required=True)
@@ -97,6 +111,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--resume", action="store_true",
                    help="continue from the run folder's checkpoint (start fresh when there is none)")
     p.set_defaults(func=_cmd_train)
+
+    p = sub.add_parser("models", help="list the registered models (lambda-IJAE and baseline adapters)")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=_cmd_models)
 
     p = sub.add_parser("export", help="write samples.npz and reconstructions.npz of a trained run")
     p.add_argument("run")

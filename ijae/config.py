@@ -235,10 +235,7 @@ def from_dict(raw: dict) -> RunConfig:
 
 def _load_adapters() -> None:
     """Baseline adapters register their model sections on import (baselines/ registry)."""
-    try:
-        import baselines  # noqa: F401
-    except ImportError:
-        pass
+    import baselines  # noqa: F401
 
 
 def apply_overrides(raw: dict, overrides: list[str]) -> dict:
@@ -257,12 +254,27 @@ def apply_overrides(raw: dict, overrides: list[str]) -> dict:
     return raw
 
 
-def load(path: str | Path, overrides: list[str] | None = None) -> RunConfig:
+def load(path: str | Path, overrides: list[str] | None = None, model: str | None = None) -> RunConfig:
+    """Load a config file; ``model`` swaps in another method with that adapter's presets for the
+    file's profile (its model section replaces the file's); ``overrides`` apply last."""
     path = Path(path)
     if not path.is_file():
         raise ConfigError(f"config file {path} does not exist")
     raw = yaml.safe_load(path.read_text()) or {}
+    if model is not None and model != (raw.get("model") or {}).get("name", "ijae"):
+        raw = with_model(raw, model)
     return from_dict(apply_overrides(raw, overrides or []))
+
+
+def with_model(raw: dict, model: str) -> dict:
+    from baselines.base import get_adapter
+
+    presets = get_adapter(model).presets(raw.get("profile", "paper"))
+    raw = {**raw, "model": {"name": model, **presets.get("model", {})}}
+    for section, values in presets.items():
+        if section != "model":
+            raw[section] = {**(raw.get(section) or {}), **values}
+    return raw
 
 
 def dump(cfg: RunConfig) -> str:

@@ -16,18 +16,17 @@ from tqdm import tqdm
 from ijae import UserError, checkpoint, config as config_mod
 from ijae.contract import CHECKPOINT, CONFIG, RECONSTRUCTIONS, SAMPLES, save_reconstructions, save_samples
 from ijae.data import image_size, load_dataset, to_tensor, to_uint8
-from ijae.model import IJAE
-from ijae.train import resolve_device
+from ijae.train import build_model, resolve_device
 
 
 def load_model(run: Path, device: torch.device):
-    """(config, IJAE in eval mode) from a run folder."""
+    """(config, trained model in eval mode) from a run folder."""
     for name in (CONFIG, CHECKPOINT):
         if not (run / name).is_file():
             raise UserError(f"{run / name} not found: is {run} a trained run folder?")
     cfg = config_mod.load(run / CONFIG)
     state = checkpoint.load(run / CHECKPOINT, device)
-    model = IJAE(cfg.model, image_size(cfg.data)).to(device)
+    model = build_model(cfg, image_size(cfg.data)).to(device)
     model.load_state_dict(state["model"])
     return cfg, model.eval()
 

@@ -1,7 +1,8 @@
-"""lambda-IJAE as one module: its five networks and the losses of one batch.
+"""lambda-IJAE as one module: its five networks, the losses of one batch, one training step.
 
-The training loop (train.py) owns optimisers and the schedule; this module only says what each
-update minimises, so the tests can check it term by term.
+It implements the trainable-model protocol of train.py (``make_optimizers``, ``train_step``,
+``loss_names``, ``sample``, ``reconstruct``); the loop there owns checkpoints and the schedule.
+Each update's loss is a method of its own, so the tests can check it term by term.
 """
 from __future__ import annotations
 
@@ -79,6 +80,43 @@ class IJAE(nn.Module):
                 "recon_mse": (t["reconstruction"].float() - x.float()).pow(2).mean(),
             }
         return total, logs
+
+    # ---- the trainable-model protocol (train.py) ----------------------------------------------
+
+    def make_optimizers(self, t) -> dict[str, torch.optim.Optimizer]:
+        """One Adam per network (Table 2)."""
+        lr = {"G": t.lr_g, "E": t.lr_e, "D_psi": t.lr_d, "D_tau": t.lr_d, "D_zeta": t.lr_d}
+        return {n: torch.optim.Adam(self.nets[n].parameters(), lr=lr[n], betas=tuple(t.betas),
+                                    weight_decay=t.weight_decay) for n in ["G", "E", *self.discriminators()]}
+
+    @property
+    def loss_names(self) -> list[str]:
+        return [*(f"d_{n[2:]}" for n in self.discriminators()), "loss_g", "loss_e", "gan_logit",
+                "recon_term", "zeta_logit", "recon_mse"]
+
+    def train_step(self, next_batch, optimizers, autocast, d_steps: int = 1) -> dict[str, torch.Tensor]:
+        """``d_steps`` discriminator updates, then one G and E update, each on a fresh batch."""
+        discriminators = [self.nets[n] for n in self.discriminators()]
+        for net in discriminators:
+            net.requires_grad_(True)
+        for _ in range(d_steps):
+            with autocast():
+                d_losses = self.discriminator_losses(next_batch())
+            for name in self.discriminators():
+                optimizers[name].zero_grad(set_to_none=True)
+            sum(d_losses.values()).backward()
+            for name in self.discriminators():
+                optimizers[name].step()
+        for net in discriminators:  # the G / E update needs no gradient for the discriminators
+            net.requires_grad_(False)
+        with autocast():
+            total, logs = self.generator_encoder_losses(next_batch())
+        optimizers["G"].zero_grad(set_to_none=True)
+        optimizers["E"].zero_grad(set_to_none=True)
+        total.backward()
+        optimizers["G"].step()
+        optimizers["E"].step()
+        return {**d_losses, **logs}
 
     @torch.no_grad()
     def sample(self, n: int, like: torch.Tensor) -> torch.Tensor:

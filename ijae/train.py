@@ -1,10 +1,14 @@
-"""The alternating training loop of lambda-IJAE, with atomic checkpoints and exact resume.
+"""The training loop, with atomic checkpoints and exact resume, for any trainable model.
 
-Each step: ``d_steps`` updates of the three discriminators (one Adam each, on a fresh data
-batch per update), then one update of G and E (one Adam each) on a fresh batch. Batches are
-drawn i.i.d. from the train split with a dedicated generator, so the data order is part of the
-saved RNG state. On CPU a run killed at any point and resumed with ``--resume`` ends
-bit-identical to an uninterrupted one.
+A trainable model is an ``nn.Module`` with
+    make_optimizers(train_cfg) -> {name: optimizer}     (one per network)
+    train_step(next_batch, optimizers, autocast, d_steps) -> {loss name: scalar tensor}
+    loss_names                                           (the keys train_step returns)
+    sample(n, like) / reconstruct(x)                     (images in [-1, 1], for export)
+lambda-IJAE's step (ijae/model.py): ``d_steps`` updates of the three discriminators, then one
+update of G and E, each on a fresh batch. Batches are drawn i.i.d. from the train split with a
+dedicated generator, so the data order is part of the saved RNG state. On CPU a run killed at
+any point and resumed with ``--resume`` ends bit-identical to an uninterrupted one.
 
 Run folder: config.yaml (resolved config), checkpoint.pt, losses.csv (one row per step).
 """
@@ -21,7 +25,6 @@ from tqdm import tqdm
 from ijae import UserError, checkpoint, config as config_mod
 from ijae.contract import CHECKPOINT, CONFIG, atomic_write_text
 from ijae.data import load_dataset
-from ijae.model import IJAE
 
 LOSSES = "losses.csv"
 # Keys that may change when a run is resumed (extend it, checkpoint more often, log differently).
@@ -95,15 +98,15 @@ class LossLog:
         return dict(zip(self.names[1:], table[-1].tolist()))
 
 
-def make_optimizers(model: IJAE, t) -> dict[str, torch.optim.Optimizer]:
-    lr = {"G": t.lr_g, "E": t.lr_e, "D_psi": t.lr_d, "D_tau": t.lr_d, "D_zeta": t.lr_d}
-    names = ["G", "E", *model.discriminators()]
-    return {n: torch.optim.Adam(model.nets[n].parameters(), lr=lr[n], betas=tuple(t.betas),
-                                weight_decay=t.weight_decay) for n in names}
+def build_model(cfg, image_size: int):
+    """The trainable model ``cfg.model.name`` names (lambda-IJAE or a baseline adapter's)."""
+    from baselines.base import get_adapter
+
+    return get_adapter(cfg.model.name).build(cfg, image_size)
 
 
 def train(cfg, out: str | Path, resume: bool = False) -> Path:
-    """Train lambda-IJAE as ``cfg`` says into run folder ``out``; returns the folder."""
+    """Train the model ``cfg`` describes into run folder ``out``; returns the folder."""
     run = Path(out)
     t = cfg.train
     device = resolve_device(t.device)
@@ -121,11 +124,11 @@ def train(cfg, out: str | Path, resume: bool = False) -> Path:
     torch.manual_seed(cfg.seed)
     data_generator = torch.Generator().manual_seed(cfg.seed + 1)
     data = torch.from_numpy(load_dataset(cfg.data).train).to(device)
-    model = IJAE(cfg.model, data.shape[1]).to(device)
+    model = build_model(cfg, data.shape[1]).to(device)
     memory_format = torch.channels_last if t.channels_last and device.type == "cuda" else torch.contiguous_format
     if memory_format is torch.channels_last:
         model.to(memory_format=memory_format)
-    optimizers = make_optimizers(model, t)
+    optimizers = model.make_optimizers(t)
     start = 0
     if has_checkpoint:
         state = checkpoint.load(run / CHECKPOINT, device)
@@ -145,40 +148,21 @@ def train(cfg, out: str | Path, resume: bool = False) -> Path:
                         optimizers={n: o.state_dict() for n, o in optimizers.items()},
                         rng=checkpoint.rng_state(data_generator), config=cfg.to_dict())
 
-    d_names = [f"d_{n[2:]}" for n in model.discriminators()]
-    log = LossLog(run / LOSSES, [*d_names, "loss_g", "loss_e", "gan_logit", "recon_term",
-                                 "zeta_logit", "recon_mse"], start if has_checkpoint else None)
-    autocast = (torch.autocast("cuda", dtype=torch.bfloat16) if t.bf16 and device.type == "cuda"
-                else contextlib.nullcontext())
-    discriminators = [model.nets[n] for n in model.discriminators()]
+    log = LossLog(run / LOSSES, model.loss_names, start if has_checkpoint else None)
+    use_bf16 = t.bf16 and device.type == "cuda"
+
+    def autocast():
+        return torch.autocast("cuda", dtype=torch.bfloat16) if use_bf16 else contextlib.nullcontext()
+
     model.train()
     progress = tqdm(total=t.steps, initial=start, desc=f"train {run.name}", file=sys.stderr,
                     dynamic_ncols=True, disable=None)
     for step in range(start + 1, t.steps + 1):
-        for net in discriminators:
-            net.requires_grad_(True)
-        for _ in range(t.d_steps):
-            with autocast:
-                d_losses = model.discriminator_losses(batch())
-            for name in model.discriminators():
-                optimizers[name].zero_grad(set_to_none=True)
-            sum(d_losses.values()).backward()
-            for name in model.discriminators():
-                optimizers[name].step()
-        for net in discriminators:  # G / E step: no gradient is needed for the discriminators
-            net.requires_grad_(False)
-        with autocast:
-            total, logs = model.generator_encoder_losses(batch())
-        optimizers["G"].zero_grad(set_to_none=True)
-        optimizers["E"].zero_grad(set_to_none=True)
-        total.backward()
-        optimizers["G"].step()
-        optimizers["E"].step()
-
-        log.add(step, {**d_losses, **logs})
+        losses = model.train_step(batch, optimizers, autocast, d_steps=t.d_steps)
+        log.add(step, losses)
         if step % t.log_every == 0 or step % t.checkpoint_every == 0 or step == t.steps:
             last = log.flush()
-            progress.set_postfix({k: f"{v:.3g}" for k, v in last.items() if k in ("d_psi", "loss_g", "recon_mse")})
+            progress.set_postfix({k: f"{v:.3g}" for k, v in list(last.items())[:4]})
         if step % t.checkpoint_every == 0 or step == t.steps:
             save_checkpoint(step)
         progress.update(1)

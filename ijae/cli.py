@@ -68,8 +68,28 @@ def _cmd_collect(args) -> int:
 def _cmd_toy(args) -> int:
     from ijae import toy
 
-    toy.run(args.out, runs=args.runs, steps=args.steps, batch=args.batch, seed=args.seed,
-            lr=args.lr, device=args.device)
+    table = toy.run(args.out, runs=args.runs, steps=args.steps, batch=args.batch,
+                    seed=args.seed, lr=args.lr, device=args.device, lambdas=args.lambdas)
+    shown = table.astype({"lambda": object}).fillna({"lambda": ""})
+    print(shown.to_string(index=False, float_format=lambda v: f"{v:.4g}"))
+    print(f"optima.csv, runs.csv, toy.json, figure1.png, figure1.pdf -> {args.out}",
+          file=sys.stderr)
+    return 0
+
+
+def _cmd_table1(args) -> int:
+    from ijae import report
+
+    rows = report.write_table1(args.metrics, args.out, paper_csv=args.paper, lam=args.lam,
+                               profile=args.profile, notes=args.note)
+    print(f"{len(rows)} rows -> {args.out}/table1.md, table1.csv", file=sys.stderr)
+    return 0
+
+
+def _cmd_pareto(args) -> int:
+    from ijae import report
+
+    print(report.pareto_plot(args.metrics, args.out), file=sys.stderr)
     return 0
 
 
@@ -154,6 +174,20 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--out", required=True)
     p.set_defaults(func=_cmd_collect)
 
+    p = sub.add_parser("table1", help="Table 1 (markdown + CSV) from a metrics table")
+    p.add_argument("metrics", help="metrics.csv written by `ijae collect`")
+    p.add_argument("--out", required=True, help="folder for table1.md and table1.csv")
+    p.add_argument("--paper", help="the paper's printed values (results/paper/table1_reported.csv)")
+    p.add_argument("--lam", type=float, default=0.3, help="the λ of the λ-IJAE row")
+    p.add_argument("--profile", help="profile name for the title (default: from the records)")
+    p.add_argument("--note", action="append", default=[], help="a line printed under the table")
+    p.set_defaults(func=_cmd_table1)
+
+    p = sub.add_parser("pareto", help="IS against reconstruction distance across λ (PNG and PDF)")
+    p.add_argument("metrics", help="metrics.csv written by `ijae collect`")
+    p.add_argument("--out", required=True, help="output path; .png and .pdf are written")
+    p.set_defaults(func=_cmd_pareto)
+
     p = sub.add_parser("toy", help="Figure 1: the 1-D divergence comparison of Appendix B")
     p.add_argument("--out", required=True)
     p.add_argument("--runs", type=int, default=50)
@@ -162,6 +196,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--lr", type=float, default=None, help="SGD learning rate (default: toy.py's)")
     p.add_argument("--device", default="cpu")
+    p.add_argument("--lambdas", default=(0.1, 0.3, 0.5, 0.7, 0.9), metavar="L1,L2,...",
+                   type=lambda text: tuple(float(v) for v in text.split(",") if v.strip()),
+                   help="λ-Jeffreys weights, each in (0, 1); 0.5 is always added "
+                        "(default: 0.1,0.3,0.5,0.7,0.9)")
     p.set_defaults(func=_cmd_toy)
     return parser
 

@@ -1,0 +1,108 @@
+"""Metric records: provenance (git, versions, device, time) and the table of all records.
+
+A record is one flat JSON object per run (DESIGN.md); the results table is their concatenation,
+one row per run, written by :func:`collect`.
+"""
+from __future__ import annotations
+
+import json
+import platform
+from datetime import datetime, timezone
+from importlib import metadata
+from pathlib import Path
+
+from ijae import UserError
+from ijae.contract import METRICS, atomic_write_text
+
+PACKAGES = ("torch", "torchvision", "torch-fidelity", "lpips", "ijae", "numpy")
+# identity first, then the two numbers Table 1 stands on, then the rest in record order
+LEAD_COLUMNS = ("dataset", "model", "variant", "lambda", "seed", "profile", "backend",
+                "is_mean", "is_std", "fid", "recon_metric", "recon_mean", "recon_std")
+
+
+def git_state(path: str | Path | None = None) -> dict:
+    """``git_commit`` (hex, or None without a commit) and ``git_dirty`` of the repo holding ``path``.
+
+    ``path`` defaults to this package's source. Outside a git repository (or without git) both
+    are None. In a repository with no commit yet, the commit is None and dirty means "holds any
+    file git would track" (staged or untracked but not ignored).
+    """
+    path = Path(path) if path is not None else Path(__file__).resolve().parents[1]
+    try:
+        import git
+
+        repo = git.Repo(path, search_parent_directories=True)
+    except Exception:  # not a repository, no git executable, GitPython missing
+        return {"git_commit": None, "git_dirty": None}
+    try:
+        if not repo.head.is_valid():
+            dirty = bool(repo.untracked_files) or bool(repo.index.entries)
+            return {"git_commit": None, "git_dirty": dirty}
+        return {"git_commit": repo.head.commit.hexsha,
+                "git_dirty": repo.is_dirty(index=True, working_tree=True, untracked_files=True)}
+    except Exception:
+        return {"git_commit": None, "git_dirty": None}
+    finally:
+        repo.close()
+
+
+def versions() -> dict:
+    out = {}
+    for name in PACKAGES:
+        try:
+            out[f"version_{name.replace('-', '_')}"] = metadata.version(name)
+        except metadata.PackageNotFoundError:
+            out[f"version_{name.replace('-', '_')}"] = None
+    out["version_python"] = platform.python_version()
+    return out
+
+
+def device_name(device: str) -> str:
+    import torch
+
+    if device.startswith("cuda"):
+        return torch.cuda.get_device_name(torch.device(device))
+    return platform.processor() or platform.machine() or "cpu"
+
+
+def provenance(device: str) -> dict:
+    return {**git_state(), **versions(), "device": device, "device_name": device_name(device),
+            "hostname": platform.node(),
+            "timestamp": datetime.now(timezone.utc).isoformat(timespec="seconds")}
+
+
+def write(run: str | Path, record: dict) -> Path:
+    path = Path(run) / METRICS
+    atomic_write_text(path, json.dumps(record, indent=2) + "\n")
+    return path
+
+
+def read(path: str | Path) -> dict:
+    """The record of a run folder or of a metrics.json path."""
+    path = Path(path)
+    file = path / METRICS if path.is_dir() else path
+    if not file.is_file():
+        raise UserError(f"{path}: no metrics record (expected a run folder holding {METRICS}, or a "
+                        f"{METRICS} file); run `ijae evaluate {path}` first")
+    try:
+        record = json.loads(file.read_text())
+    except json.JSONDecodeError as error:
+        raise UserError(f"{file}: not valid JSON ({error})") from error
+    if not isinstance(record, dict) or any(isinstance(v, (dict, list)) for v in record.values()):
+        raise UserError(f"{file}: expected one flat JSON object (name -> number/string/null)")
+    return record
+
+
+def collect(paths, out: str | Path | None = None):
+    """Concatenate records into one table (one row per run); written atomically as CSV to ``out``."""
+    import pandas as pd
+
+    paths = [paths] if isinstance(paths, (str, Path)) else list(paths)
+    if not paths:
+        raise UserError("collect: no run folders or metrics.json files given")
+    table = pd.DataFrame.from_records([read(p) for p in paths])
+    lead = [c for c in LEAD_COLUMNS if c in table.columns]
+    table = table[lead + [c for c in table.columns if c not in lead]]
+    if out is not None:
+        atomic_write_text(out, table.to_csv(index=False))
+    return table

@@ -1,0 +1,183 @@
+"""`ijae evaluate` / `ijae collect` on digits run folders: the record, bad input, provenance."""
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from ijae import cli, config, contract
+from ijae.config import DataConfig
+from ijae.data import load_dataset
+from ijae.metrics import record
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+@pytest.fixture(scope="session")
+def metrics_cache(tmp_path_factory):
+    """Shared with test_metrics_digits.py: the 16px classifier is trained once per session."""
+    path = tmp_path_factory.getbasetemp() / "ijae-metrics-cache"
+    path.mkdir(exist_ok=True)
+    return path
+
+
+@pytest.fixture(scope="module")
+def digits16():
+    return load_dataset(DataConfig(dataset="digits", image_size=16))
+
+
+def make_run(path: Path, ds, *overrides: str, n_samples: int = 300) -> Path:
+    """A default-profile run folder: samples = shifted, noisy real digits; noisy reconstructions."""
+    path.mkdir(parents=True, exist_ok=True)
+    cfg = config.load(REPO / "config" / "default.yaml", list(overrides))
+    (path / contract.CONFIG).write_text(config.dump(cfg))
+    rng = np.random.default_rng(0)
+    samples = np.roll(ds.train[rng.integers(0, len(ds.train), n_samples)], 1, axis=2)
+    samples = np.clip(samples + rng.normal(0, 10, samples.shape), 0, 255).astype(np.uint8)
+    contract.save_samples(path / contract.SAMPLES, samples)
+    recon = np.clip(ds.test + rng.normal(0, 20, ds.test.shape), 0, 255).astype(np.uint8)
+    contract.save_reconstructions(path / contract.RECONSTRUCTIONS, ds.test, recon)
+    return path
+
+
+def evaluate(capsys, *args) -> tuple[int, str, str]:
+    code = cli.main(["evaluate", *map(str, args)])
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def test_evaluate_digits_run_writes_complete_record(tmp_path, digits16, metrics_cache, capsys):
+    run = make_run(tmp_path / "run", digits16, "model.lam=0.7", "seed=3")
+    code, out, err = evaluate(capsys, run, "--cache-dir", metrics_cache)  # backend from config
+    assert code == 0, err
+    rec = json.loads((run / contract.METRICS).read_text())
+    assert json.loads(out) == rec
+    cfg = config.load(run / contract.CONFIG)
+    assert (rec["dataset"], rec["model"], rec["variant"], rec["lambda"], rec["seed"], rec["profile"]) \
+        == ("digits", "ijae", "implicit", 0.7, 3, "default")
+    assert rec["backend"] == "digits" and rec["recon_metric"] == "digits-feature-distance"
+    assert rec["config_hash"] == cfg.digest()
+    assert (rec["n_samples"], rec["n_reconstructions"], rec["fid_reference_n"]) == (300, 359, 1438)
+    assert rec["is_std_over"] == "10 splits of the samples" and rec["recon_std_over"] == "images"
+    assert rec["is_mean"] > 7 and 0 < rec["fid"] < 100 and rec["recon_mean"] > 0
+    assert rec["digits_classifier_test_accuracy"] >= 0.97
+    for name in ("torch", "torchvision", "torch_fidelity", "lpips", "ijae", "numpy"):
+        assert rec[f"version_{name}"], name
+    assert rec["device"] == "cpu" or rec["device"].startswith("cuda")
+    assert rec["wall_time_s"] > 0 and rec["timestamp"]
+    assert "git_commit" in rec and "git_dirty" in rec
+    assert all(not isinstance(v, (dict, list)) for v in rec.values())  # flat
+
+    code, out, err = evaluate(capsys, run, "--cache-dir", metrics_cache, "--n-samples", "100",
+                              "--is-splits", "5", "--no-fid")
+    assert code == 0, err
+    rec = json.loads(out)
+    assert (rec["n_samples"], rec["is_splits"], rec["fid"]) == (100, 5, None)
+    assert rec["is_std_over"] == "5 splits of the samples"
+
+
+def test_digits_backend_refuses_other_datasets(tmp_path, digits16, capsys):
+    run = make_run(tmp_path / "run", digits16)
+    cfg = config.load(REPO / "config" / "default.yaml", ["data.dataset=synthetic"])
+    (run / contract.CONFIG).write_text(config.dump(cfg))
+    code, _, err = evaluate(capsys, run, "--backend", "digits", "--cache-dir", tmp_path)
+    assert code == 2 and "digits backend scores digits runs" in err
+
+
+def _write_npz(path: Path, **arrays) -> None:
+    np.savez(path, **arrays)  # bypasses the contract's checks on purpose
+
+
+@pytest.mark.parametrize("case, expected", [
+    ("float samples", "dtype float32, expected uint8"),
+    ("3-d samples", "expected [N, H, W, 3] (4 dimensions)"),
+    ("1-channel samples", "1 channels"),
+    ("length mismatch", "differ; expected one reconstruction per original"),
+    ("missing samples", "file not found"),
+    ("wrong size", "gives 16x16 (data.image_size)"),
+    ("no config", "config file"),
+])
+def test_bad_input_is_refused_with_a_clear_message(tmp_path, digits16, capsys, case, expected):
+    run = make_run(tmp_path / "run", digits16, n_samples=20)
+    good = digits16.test[:20]
+    if case == "float samples":
+        _write_npz(run / contract.SAMPLES, images=good.astype(np.float32))
+    elif case == "3-d samples":
+        _write_npz(run / contract.SAMPLES, images=good[..., 0])
+    elif case == "1-channel samples":
+        _write_npz(run / contract.SAMPLES, images=good[..., :1])
+    elif case == "length mismatch":
+        _write_npz(run / contract.RECONSTRUCTIONS, originals=good, reconstructions=good[:19])
+    elif case == "missing samples":
+        (run / contract.SAMPLES).unlink()
+    elif case == "wrong size":
+        contract.save_samples(run / contract.SAMPLES, np.zeros((20, 8, 8, 3), np.uint8))
+    elif case == "no config":
+        (run / contract.CONFIG).unlink()
+    code, out, err = evaluate(capsys, run, "--cache-dir", tmp_path / "cache")
+    assert code == 2 and out == ""
+    assert expected in err and err.startswith("ijae evaluate: error:") and err.count("\n") == 1
+    assert not (run / contract.METRICS).exists()
+
+
+def _git(repo_path: Path):
+    import git
+
+    repo = git.Repo.init(repo_path)
+    with repo.config_writer() as writer:
+        writer.set_value("user", "name", "test").set_value("user", "email", "test@example.com")
+    return repo
+
+
+def test_provenance_commit_and_dirty_flag_in_a_temporary_repo(tmp_path):
+    repo = _git(tmp_path / "repo")
+    assert record.git_state(tmp_path / "repo") == {"git_commit": None, "git_dirty": False}
+    (tmp_path / "repo" / "a.txt").write_text("one\n")
+    assert record.git_state(tmp_path / "repo") == {"git_commit": None, "git_dirty": True}
+    repo.index.add(["a.txt"])
+    sha = repo.index.commit("first").hexsha
+    (tmp_path / "repo" / "sub").mkdir()
+    assert record.git_state(tmp_path / "repo" / "sub") == {"git_commit": sha, "git_dirty": False}
+    (tmp_path / "repo" / "a.txt").write_text("two\n")
+    assert record.git_state(tmp_path / "repo") == {"git_commit": sha, "git_dirty": True}
+    (tmp_path / "repo" / "a.txt").write_text("one\n")
+    (tmp_path / "repo" / "new.txt").write_text("untracked\n")
+    assert record.git_state(tmp_path / "repo")["git_dirty"] is True
+    (tmp_path / "repo" / ".gitignore").write_text("new.txt\n.gitignore\n")
+    assert record.git_state(tmp_path / "repo") == {"git_commit": sha, "git_dirty": False}
+    outside = tmp_path / "plain"
+    outside.mkdir()
+    if not _inside_a_repo(outside):
+        assert record.git_state(outside) == {"git_commit": None, "git_dirty": None}
+
+
+def _inside_a_repo(path: Path) -> bool:
+    return any((p / ".git").exists() for p in [path, *path.parents])
+
+
+def test_collect_concatenates_records(tmp_path, capsys):
+    runs = []
+    for i, lam in enumerate([0.3, 0.7]):
+        run = tmp_path / f"run{i}"
+        run.mkdir()
+        record.write(run, {"dataset": "digits", "model": "ijae", "variant": "implicit",
+                           "lambda": lam, "seed": 0, "profile": "default", "backend": "digits",
+                           "is_mean": 8.0 + i, "is_std": 0.1, "fid": 3.0, "recon_mean": 0.1,
+                           "recon_std": 0.01, "recon_metric": "digits-feature-distance",
+                           "extra": f"x{i}"})
+        runs.append(run)
+    out = tmp_path / "results" / "metrics.csv"
+    assert cli.main(["collect", str(runs[0]), str(runs[1] / contract.METRICS), "--out", str(out)]) == 0
+    table = pd.read_csv(out)
+    assert list(table["lambda"]) == [0.3, 0.7] and list(table["is_mean"]) == [8.0, 9.0]
+    assert list(table.columns[:6]) == ["dataset", "model", "variant", "lambda", "seed", "profile"]
+    assert "extra" in table.columns
+    capsys.readouterr()
+    shutil.rmtree(runs[1])
+    assert cli.main(["collect", str(runs[0]), str(runs[1]), "--out", str(out)]) == 2
+    assert "no metrics record" in capsys.readouterr().err
+    assert len(pd.read_csv(out)) == 2  # the old table is untouched

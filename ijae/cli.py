@@ -196,8 +196,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--lr", type=float, default=None, help="SGD learning rate (default: toy.py's)")
     p.add_argument("--device", default="cpu")
+    def lambdas(text):  # argparse names the type in its error: "invalid lambdas value"
+        return tuple(float(v) for v in text.split(",") if v.strip())
+
     p.add_argument("--lambdas", default=(0.1, 0.3, 0.5, 0.7, 0.9), metavar="L1,L2,...",
-                   type=lambda text: tuple(float(v) for v in text.split(",") if v.strip()),
+                   type=lambdas,
                    help="λ-Jeffreys weights, each in (0, 1); 0.5 is always added "
                         "(default: 0.1,0.3,0.5,0.7,0.9)")
     p.set_defaults(func=_cmd_toy)

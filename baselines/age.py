@@ -1,0 +1,537 @@
+"""AGE, Adversarial Generator-Encoder Networks (Ulyanov, Vedaldi & Lempitsky, AAAI 2018): the
+authors' code (github.com/DmitryUlyanov/AGE, pinned below), imported from a clone at run time.
+
+From the clone: the networks (``models/dcgan32px.py`` / ``dcgan64px.py`` with ``models/base.py``:
+E ends with a projection onto the unit sphere), their initialisation (``src/utils.weights_init``),
+the losses (``src/losses.KLN01Loss``, ``src/utils.match``) and the latent prior (N(0, I) projected
+onto the sphere, ``--noise sphere``). The training loop of ``age.py`` is restated here per step
+(it is a script, not importable): ``e_updates`` encoder updates, each on a fresh batch, of
+``KL_real * KL(e(x)) - KL_fake * KL(e(g(z))) + match_x * |g(e(x)) - x| (+ match_z * cos(e(g(z)), z))``,
+then ``g_updates`` generator updates of ``KL_fake * KL(e(g(z))) + match_z * cos(e(g(z)), z)
+(+ match_x * |g(e(x)) - x|)``; Adam (lr, betas (beta1, 0.999)) for each network; the learning rate
+halves every ``drop_lr`` epochs (``model.lr_drop_steps``: the steps after which it halves). The
+update plans use age.py's syntax, e.g. ``'1;KL_fake:1,KL_real:1,match_z:0,match_x:10'``.
+
+Shims for today's PyTorch, in memory only (the clone's files are never edited):
+- ``src.utils.normalize`` / ``normalize_`` compute ``x.norm(2, dim)`` without keepdim and expand it
+  to x's shape, which PyTorch >= 0.2 rejects ([B] against [B, nz]); they are replaced by the same
+  projection with ``keepdim=True`` (the code's evident intent and PyTorch 0.1's behaviour).
+- latents are kept as [B, nz] (age.py used [B, nz, 1, 1]; G reshapes them itself), so that
+  ``match(e(g(z)), z, 'cos')`` compares corresponding codes instead of broadcasting [B, nz]
+  against [B, nz, 1, 1] to [B, nz, B, nz] as today's broadcasting rules would.
+- E and G are built with ``ngpu = 0`` (no ``nn.parallel.data_parallel``; the harness places them).
+
+Image size: dcgan32px works at 32x32 (dcgan64px at 64x64). On data of another size (the default
+profile's 16x16 digits) batches are resized bilinearly to the network's size on the way in and
+G's outputs resized back (bilinear, antialiased) on the way out, so the exported artifacts stay
+at the data's size; training then happens on the upsampled images.
+
+Pretrained mode (``model.pretrained: true``): instead of training, ``ijae train`` loads the
+released CIFAR-10 encoder and generator (``download_pretrained.sh``: ``cifar10_e.pth``,
+``cifar10_g.pth``) into freshly built dcgan32px networks and writes a step-0 checkpoint, so
+``ijae export`` / ``evaluate`` work as for any run. The files are looked up in
+``model.pretrained_path`` (a folder holding them, for offline machines), else in
+``<work>/cache/age-pretrained/``, else downloaded there from the URLs below. They are
+Python-2 / PyTorch-0.2 pickles of whole modules; :func:`load_released` unpickles them with every
+``torch.nn`` and upstream class replaced by an inert stub (nothing of the file is executed
+beyond a fixed list of tensor-rebuilding functions) and copies the tensors into the fresh
+networks by name, checking every name and shape. Checksums: the authors published none and the
+files could not be downloaded when this adapter was written, so ``RELEASED[...]["sha256"]`` is
+None: each run records the sha256 of the files it loaded in ``RUN/pretrained.json``; pin that
+value here once it has been checked, after which every load verifies it.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+import pickle
+import sys
+import types
+import warnings
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+
+from baselines.base import Adapter, GitSource, import_isolated, register, work_folder
+from ijae import UserError
+from ijae.config import ConfigError, _check
+
+SOURCE = GitSource("https://github.com/DmitryUlyanov/AGE", "46979476a598233d520549f90d28af49ad535570",
+                   env="IJAE_SOURCE_AGE")
+NET_SIZE = {"dcgan32px": 32, "dcgan64px": 64}
+E_TERMS = ("KL_fake", "KL_real", "match_z", "match_x")
+G_TERMS = ("KL_fake", "match_z", "match_x")
+DISTANCES = ("L1", "L2", "cos")
+
+# download_pretrained.sh at the pinned commit (the files live in the author's web-site repository).
+_RELEASED_BASE = ("https://github.com/DmitryUlyanov/dmitryulyanov.github.io/blob/master/assets/age/"
+                  "pretrained/")
+RELEASED = {
+    "cifar10": {
+        # the network these files hold (README's CIFAR-10 command: --nz 128, default ngf/ndf 64)
+        "model": {"net": "dcgan32px", "latent_dim": 128, "ngf": 64, "ndf": 64, "noise": "sphere"},
+        "files": {
+            "E": {"file": "cifar10_e.pth", "url": _RELEASED_BASE + "cifar10_e.pth?raw=true",
+                  "sha256": None},  # unknown until first download: see RUN/pretrained.json
+            "G": {"file": "cifar10_g.pth", "url": _RELEASED_BASE + "cifar10_g.pth?raw=true",
+                  "sha256": None},
+        },
+    },
+}
+
+
+def parse_updates(text: str, terms: tuple[str, ...], key: str = "updates") -> dict:
+    """age.py's update plan ``'<n>;term:weight,...'`` -> {"num_updates": n, term: weight}."""
+    try:
+        count, _, rest = text.partition(";")
+        plan = {"num_updates": int(count)}
+        for item in rest.split(","):
+            term, weight = item.split(":")
+            plan[term.strip()] = float(weight)
+    except ValueError:
+        raise ConfigError(f"config key {key} = {text!r}: expected '<n>;term:weight,...' as in age.py, "
+                        f"e.g. '1;{','.join(t + ':1' for t in terms)}'") from None
+    unknown = sorted(set(plan) - {"num_updates", *terms})
+    missing = [t for t in terms if t not in plan]
+    if unknown or missing or plan["num_updates"] < 0:
+        raise ConfigError(f"config key {key} = {text!r}: needs a count >= 0 and exactly the terms "
+                        f"{', '.join(terms)} (unknown: {unknown}, missing: {missing})")
+    return plan
+
+
+@dataclass
+class AGEConfig:
+    name: str = "age"
+    net: str = "dcgan32px"            # --netG / --netE: a file of the clone's models/
+    latent_dim: int = 128             # --nz
+    ngf: int = 64                     # --ngf
+    ndf: int = 64                     # --ndf
+    noise: str = "sphere"             # --noise: sphere (N(0, I) projected on the sphere) | normal
+    kl: str = "qp"                    # --KL: qp | pq (the parametric criterion, --criterion param)
+    match_z: str = "cos"              # --match_z: L1 | L2 | cos
+    match_x: str = "L1"               # --match_x: L1 | L2 | cos
+    e_updates: str = "1;KL_fake:1,KL_real:1,match_z:0,match_x:10"   # README's CIFAR-10 plan
+    g_updates: str = "2;KL_fake:1,match_z:1000,match_x:0"
+    lr_drop_steps: list[int] = field(default_factory=list)  # steps after which the lr halves
+    pretrained: bool = False          # load the released weights instead of training
+    pretrained_set: str = "cifar10"   # which released pair (RELEASED)
+    pretrained_path: str | None = None  # local folder with cifar10_e.pth / cifar10_g.pth
+    source_path: str | None = None    # local clone / bare mirror of the upstream repository
+
+    def validate(self, key: str) -> None:
+        _check(self.net in NET_SIZE, f"{key}.net", self.net, f"one of {sorted(NET_SIZE)}")
+        for name in ("latent_dim", "ngf", "ndf"):
+            _check(getattr(self, name) > 0, f"{key}.{name}", getattr(self, name), "a positive integer")
+        _check(self.noise in ("sphere", "normal"), f"{key}.noise", self.noise, "sphere or normal")
+        _check(self.kl in ("qp", "pq"), f"{key}.kl", self.kl, "qp or pq")
+        for name in ("match_z", "match_x"):
+            _check(getattr(self, name) in DISTANCES, f"{key}.{name}", getattr(self, name),
+                   f"one of {DISTANCES}")
+        parse_updates(self.e_updates, E_TERMS, f"{key}.e_updates")
+        parse_updates(self.g_updates, G_TERMS, f"{key}.g_updates")
+        _check(all(s > 0 for s in self.lr_drop_steps), f"{key}.lr_drop_steps", self.lr_drop_steps,
+               "a list of positive step numbers")
+        _check(self.pretrained_set in RELEASED, f"{key}.pretrained_set", self.pretrained_set,
+               f"one of {sorted(RELEASED)}")
+
+
+# ---- the upstream code, imported from the clone -----------------------------------------------
+
+_UPSTREAM: dict[str, dict] = {}
+
+
+def _normalize(x: torch.Tensor, dim: int = 1) -> torch.Tensor:
+    """src.utils.normalize with keepdim (see the module docstring)."""
+    return x.div(x.norm(2, dim=dim, keepdim=True).expand_as(x))
+
+
+def _normalize_(x: torch.Tensor, dim: int = 1) -> torch.Tensor:
+    return x.div_(x.norm(2, dim=dim, keepdim=True).expand_as(x))
+
+
+def upstream(root: Path) -> dict:
+    """The clone's modules by dotted name, shimmed (see the module docstring); cached."""
+    key = str(Path(root).resolve())
+    if key not in _UPSTREAM:
+        mods = import_isolated(root, "src.utils", "src.losses", "models.base",
+                               *(f"models.{n}" for n in NET_SIZE))
+        mods["src.utils"].normalize = _normalize       # models.base looks it up at call time
+        mods["src.utils"].normalize_ = _normalize_
+        _UPSTREAM[key] = mods
+    return _UPSTREAM[key]
+
+
+def build_networks(mods: dict, m: AGEConfig) -> tuple[nn.Module, nn.Module]:
+    """(E, G) as age.py's load_E / load_G build them (weights_init, no checkpoint)."""
+    opt = types.SimpleNamespace(nz=m.latent_dim, ngf=m.ngf, ndf=m.ndf, nc=3, ngpu=0, noise=m.noise)
+    nets = mods[f"models.{m.net}"]
+    E, G = nets._netE(opt), nets._netG(opt)
+    E.apply(mods["src.utils"].weights_init)
+    G.apply(mods["src.utils"].weights_init)
+    return E, G
+
+
+class AGE(nn.Module):
+    """The trainable model (ijae/train.py protocol) around the clone's E, G and losses."""
+
+    def __init__(self, m: AGEConfig, image_size: int, mods: dict):
+        super().__init__()
+        self.cfg, self.image_size, self.net_size = m, image_size, NET_SIZE[m.net]
+        self.E, self.G = build_networks(mods, m)
+        losses = mods["src.losses"]
+        self.kl_min = losses.KLN01Loss(direction=m.kl, minimize=True)
+        self.kl_max = losses.KLN01Loss(direction=m.kl, minimize=False)
+        self._match, self._normalize = mods["src.utils"].match, mods["src.utils"].normalize
+        self.e_plan = parse_updates(m.e_updates, E_TERMS)
+        self.g_plan = parse_updates(m.g_updates, G_TERMS)
+        self.register_buffer("step", torch.zeros((), dtype=torch.long))  # for the lr schedule
+        self.batch_size = 64
+        self.base_lr: dict[str, float] = {}
+
+    # ---- sizes and the prior ------------------------------------------------------------------
+
+    def to_net(self, x: torch.Tensor) -> torch.Tensor:
+        if x.shape[-1] == self.net_size:
+            return x
+        return F.interpolate(x, size=(self.net_size, self.net_size), mode="bilinear", align_corners=False)
+
+    def from_net(self, y: torch.Tensor) -> torch.Tensor:
+        if y.shape[-1] == self.image_size:
+            return y
+        return F.interpolate(y, size=(self.image_size, self.image_size), mode="bilinear",
+                             antialias=True, align_corners=False).clamp(-1, 1)
+
+    def prior(self, n: int, like: torch.Tensor) -> torch.Tensor:
+        """age.py's populate_z: N(0, I), projected on the unit sphere for --noise sphere."""
+        z = torch.randn(n, self.cfg.latent_dim, device=like.device, dtype=torch.float32)
+        return self._normalize(z) if self.cfg.noise == "sphere" else z
+
+    # ---- the trainable-model protocol -----------------------------------------------------------
+
+    def make_optimizers(self, t) -> dict[str, torch.optim.Optimizer]:
+        """age.py: Adam(lr, betas=(beta1, 0.999)) for E and for G (train.lr_e / lr_g, train.betas)."""
+        self.batch_size = t.batch_size
+        self.base_lr = {"E": t.lr_e, "G": t.lr_g}
+        return {n: torch.optim.Adam(getattr(self, n).parameters(), lr=self.base_lr[n],
+                                    betas=tuple(t.betas), weight_decay=t.weight_decay) for n in ("E", "G")}
+
+    @property
+    def loss_names(self) -> list[str]:
+        names = ["e_kl_real", "e_kl_fake"]
+        names += [f"e_{t}" for t in ("match_x", "match_z") if self.e_plan[t] != 0]
+        names += ["g_kl_fake"] + [f"g_{t}" for t in ("match_z", "match_x") if self.g_plan[t] != 0]
+        return names + ["loss_e", "loss_g"]
+
+    def _set_lr(self, optimizers) -> None:
+        drops = sum(int(self.step) > s for s in self.cfg.lr_drop_steps)
+        for name, opt in optimizers.items():
+            for group in opt.param_groups:
+                group["lr"] = self.base_lr.get(name, group["lr"]) * 0.5 ** drops
+
+    def train_step(self, next_batch, optimizers, autocast, d_steps: int = 1) -> dict[str, torch.Tensor]:
+        """One iteration of age.py's loop: the e_updates, then the g_updates (``d_steps`` unused)."""
+        self.step += 1
+        self._set_lr(optimizers)
+        m, E, G, w = self.cfg, self.E, self.G, self.e_plan
+        logs: dict[str, torch.Tensor] = {}
+        G.requires_grad_(False)
+        E.requires_grad_(True)
+        for _ in range(w["num_updates"]):
+            optimizers["E"].zero_grad(set_to_none=True)
+            x = self.to_net(next_batch())
+            with autocast():
+                ex = E(x)
+                kl_real = self.kl_min(ex)                       # KL_real -> min_e
+                terms = [kl_real * w["KL_real"]]
+                if w["match_x"] != 0:
+                    logs["e_match_x"] = self._match(G(ex), x, m.match_x)
+                    terms.append(logs["e_match_x"] * w["match_x"])
+                z = self.prior(x.shape[0], x)
+                with torch.no_grad():
+                    fake = G(z)
+                egz = E(fake)
+                kl_fake = self.kl_max(egz)                      # -KL_fake -> min_e
+                terms.append(kl_fake * w["KL_fake"])
+                if w["match_z"] != 0:
+                    logs["e_match_z"] = self._match(egz, z, m.match_z)
+                    terms.append(logs["e_match_z"] * w["match_z"])
+                loss_e = sum(terms)
+            loss_e.backward()
+            optimizers["E"].step()
+            logs.update(e_kl_real=kl_real.detach(), e_kl_fake=-kl_fake.detach(), loss_e=loss_e.detach())
+        G.requires_grad_(True)
+        E.requires_grad_(False)  # E's gradients would be discarded: age.py zeroes them before use
+        g = self.g_plan
+        for _ in range(g["num_updates"]):
+            optimizers["G"].zero_grad(set_to_none=True)
+            like = next(G.parameters())
+            z = self.prior(self.batch_size, like)
+            with autocast():
+                egz = E(G(z))
+                kl_fake_g = self.kl_min(egz)                    # KL_fake -> min_g
+                terms = [kl_fake_g * g["KL_fake"]]
+                if g["match_z"] != 0:
+                    logs["g_match_z"] = self._match(egz, z, m.match_z)
+                    terms.append(logs["g_match_z"] * g["match_z"])
+                if g["match_x"] != 0:
+                    x = self.to_net(next_batch())
+                    logs["g_match_x"] = self._match(G(E(x)), x, m.match_x)
+                    terms.append(logs["g_match_x"] * g["match_x"])
+                loss_g = sum(terms)
+            loss_g.backward()
+            optimizers["G"].step()
+            logs.update(g_kl_fake=kl_fake_g.detach(), loss_g=loss_g.detach())
+        E.requires_grad_(True)
+        zero = torch.zeros(())  # a term whose update count is 0
+        return {k: logs.get(k, zero).detach().float() for k in self.loss_names}
+
+    @torch.no_grad()
+    def sample(self, n: int, like: torch.Tensor) -> torch.Tensor:
+        return self.from_net(self.G(self.prior(n, like)))
+
+    @torch.no_grad()
+    def reconstruct(self, x: torch.Tensor) -> torch.Tensor:
+        return self.from_net(self.G(self.E(self.to_net(x))))
+
+
+# ---- the released weights ---------------------------------------------------------------------
+
+class _Stub:
+    """Stands in for a class of a pickled whole module (torch.nn's or the clone's)."""
+
+    dump_patches = False  # read by torch.load's source check of pickled nn.Module classes
+
+    def __init__(self, *args, **kwargs):
+        self._args = args
+
+    def __setstate__(self, state):
+        if isinstance(state, tuple) and len(state) == 2 and (state[0] is None or isinstance(state[0], dict)):
+            state = {**(state[0] or {}), **(state[1] or {})}  # (dict, slots)
+        if isinstance(state, dict):
+            self.__dict__.update(state)
+        else:
+            self._state = state
+
+
+class _StubParameter:
+    """PyTorch <= 0.3 pickled a Parameter as Parameter(data) plus (requires_grad, volatile, hooks)."""
+
+    def __init__(self, data=None, requires_grad=True):
+        self.data = data
+
+    def __setstate__(self, state):
+        pass
+
+
+_STUBS: dict[tuple[str, str], type] = {}
+_ALLOWED = {("torch._utils", n) for n in ("_rebuild_tensor", "_rebuild_tensor_v2", "_rebuild_parameter",
+                                          "_rebuild_parameter_with_state")}
+_ALLOWED |= {("collections", "OrderedDict"), ("builtins", "set"), ("builtins", "frozenset"),
+             ("builtins", "object"), ("copyreg", "_reconstructor"), ("torch", "Size")}
+_PY2_MODULES = {"__builtin__": "builtins", "copy_reg": "copyreg"}
+
+
+def _stub_class(module: str, name: str) -> type:
+    if (module, name) not in _STUBS:
+        _STUBS[module, name] = type(name, (_Stub,), {"__module__": module, "__qualname__": name})
+    return _STUBS[module, name]
+
+
+class _Unpickler(pickle.Unpickler):
+    def find_class(self, module, name):
+        module = _PY2_MODULES.get(module, module)
+        if (module, name) in (("torch.nn.parameter", "Parameter"), ("torch.autograd.variable", "Variable")):
+            return _StubParameter
+        if module.startswith("torch.nn.") or module == "models" or module.startswith("models."):
+            return _stub_class(module, name)
+        if (module, name) in _ALLOWED:
+            return super().find_class(module, name)
+        raise pickle.UnpicklingError(f"unexpected global {module}.{name} in a released AGE network")
+
+
+_PICKLE = types.SimpleNamespace(Unpickler=_Unpickler, load=pickle.load, __name__="age_released_pickle")
+
+
+def _tensors(obj, prefix: str = "") -> dict[str, torch.Tensor]:
+    """name -> tensor of a stub module tree, as nn.Module.state_dict names them."""
+    out = {}
+    state = getattr(obj, "__dict__", {})
+    for group in ("_parameters", "_buffers"):
+        for name, value in (state.get(group) or {}).items():
+            if isinstance(value, _StubParameter):
+                value = value.data
+            if isinstance(value, torch.Tensor):
+                out[prefix + name] = value.detach()
+    for name, child in (state.get("_modules") or {}).items():
+        if child is not None:
+            out.update(_tensors(child, f"{prefix}{name}."))
+    return out
+
+
+def load_released(path: str | Path) -> tuple[dict[str, torch.Tensor], dict]:
+    """(tensors by state_dict name, info) of a whole-module pickle as AGE released them
+    (torch.save(netE) under Python 2 / PyTorch 0.2), without importing anything it names.
+
+    ``info``: the pickled top-level class ("models.base._netE_Base"), and its plain attributes
+    (e.g. ``noise``). A plain state dict is accepted too."""
+    path = Path(path)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # source-change and TypedStorage warnings of old files
+        try:
+            obj = torch.load(path, map_location="cpu", pickle_module=_PICKLE, weights_only=False,
+                             encoding="latin1")
+        except (pickle.UnpicklingError, RuntimeError, EOFError, ValueError, KeyError, OSError) as error:
+            raise UserError(f"{path}: not a readable AGE network file ({error})") from error
+    if isinstance(obj, dict):  # a state dict
+        return {k: v.detach() for k, v in obj.items() if isinstance(v, torch.Tensor)}, {"class": "state_dict"}
+    if not isinstance(obj, _Stub):
+        raise UserError(f"{path}: expected a pickled AGE network, found {type(obj).__name__}")
+    attrs = {k: v for k, v in vars(obj).items() if isinstance(v, (str, int, float, bool)) and not k.startswith("_")}
+    return _tensors(obj), {"class": f"{type(obj).__module__}.{type(obj).__name__}", **attrs}
+
+
+def copy_released(path: str | Path, net: nn.Module) -> dict:
+    """Load a released network file into ``net`` by name; every name and shape must match (only
+    BatchNorm's num_batches_tracked, which PyTorch 0.2 did not have, may be missing). Returns info."""
+    tensors, info = load_released(path)
+    target = net.state_dict()
+    missing = [k for k in target if k not in tensors and not k.endswith("num_batches_tracked")]
+    extra = [k for k in tensors if k not in target]
+    wrong = [f"{k} {tuple(tensors[k].shape)} vs {tuple(target[k].shape)}" for k in target
+             if k in tensors and tensors[k].shape != target[k].shape]
+    if missing or extra or wrong:
+        raise UserError(f"{path} does not fit the network built from the config: missing {missing[:5]}, "
+                        f"unexpected {extra[:5]}, shapes {wrong[:5]}")
+    with torch.no_grad():
+        for k, value in target.items():
+            if k in tensors:
+                value.copy_(tensors[k].to(value.dtype))
+    return info
+
+
+def sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def released_file(m: AGEConfig, net: str) -> tuple[Path, dict]:
+    """(local path, RELEASED entry) of the released E or G, downloading it if needed."""
+    entry = RELEASED[m.pretrained_set]["files"][net]
+    if m.pretrained_path:
+        path = Path(m.pretrained_path) / entry["file"]
+        if not path.is_file():
+            raise UserError(f"config key model.pretrained_path = {m.pretrained_path}: no {entry['file']} "
+                            f"there (download_pretrained.sh's file, from {entry['url']})")
+        return path, entry
+    path = work_folder() / "cache" / "age-pretrained" / entry["file"]
+    if not path.is_file():
+        import urllib.request
+
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_suffix(".part")
+        try:
+            with urllib.request.urlopen(entry["url"], timeout=60) as response, open(tmp, "wb") as out:
+                while block := response.read(1 << 20):
+                    out.write(block)
+        except OSError as error:
+            tmp.unlink(missing_ok=True)
+            raise UserError(f"cannot download {entry['url']} ({error}); offline? put {entry['file']} "
+                            "in a folder and set config key model.pretrained_path to it") from error
+        tmp.replace(path)
+    return path, entry
+
+
+def load_pretrained(model: AGE, m: AGEConfig) -> dict:
+    """Copy the released E and G into ``model``; verify pinned checksums; return the record."""
+    want = RELEASED[m.pretrained_set]["model"]
+    for key, value in want.items():
+        if getattr(m, key) != value:
+            raise UserError(f"model.pretrained: the released {m.pretrained_set} networks need "
+                            f"model.{key} = {value!r}, the config has {getattr(m, key)!r}")
+    record = {"set": m.pretrained_set, "files": {}}
+    for name in ("E", "G"):
+        path, entry = released_file(m, name)
+        digest = sha256(path)
+        if entry["sha256"] is not None and digest != entry["sha256"]:
+            raise UserError(f"{path}: sha256 {digest}, expected {entry['sha256']} (the pinned checksum "
+                            f"of {entry['url']}); delete it to download it again")
+        info = copy_released(path, getattr(model, name))
+        if "noise" in info and info["noise"] != m.noise:
+            raise UserError(f"{path}: trained with noise {info['noise']!r}, config model.noise = {m.noise!r}")
+        record["files"][name] = {"path": str(path), "url": entry["url"], "sha256": digest,
+                                 "sha256_pinned": entry["sha256"], "class": info["class"]}
+    return record
+
+
+# ---- the adapter ------------------------------------------------------------------------------
+
+@register
+class AGEAdapter(Adapter):
+    name = "age"
+    label = "AGE"
+    kind = "upstream"
+    source = SOURCE
+    config_class = AGEConfig
+    architecture = ("upstream dcgan32px E (4 convs, output on the unit sphere) and G (4 deconvs), "
+                    "nz 128; default profile: ngf = ndf = 16, 16x16 digits resized to 32x32 in and "
+                    "G's 32x32 output back to 16x16")
+
+    def presets(self, profile: str) -> dict:
+        if profile == "paper":  # README's CIFAR-10 command line
+            epoch = 50_000 // 64  # age.py iterations per epoch (drop_last)
+            return {"model": {"net": "dcgan32px", "latent_dim": 128, "ngf": 64, "ndf": 64,
+                              "e_updates": "1;KL_fake:1,KL_real:1,match_z:0,match_x:10",
+                              "g_updates": "2;KL_fake:1,match_z:1000,match_x:0",
+                              "lr_drop_steps": [e * epoch for e in (39, 79, 119)]},  # --drop_lr 40
+                    "train": {"batch_size": 64, "steps": 150 * epoch, "lr_e": 2e-4, "lr_g": 2e-4,
+                              "betas": [0.5, 0.999]}}
+        # default (digits, CPU): the same recipe with 4x narrower networks (ngf = ndf = 16) and
+        # 500 steps (1 E + 2 G updates each: ~1.6x the cost of a lambda-IJAE step), no lr drops
+        return {"model": {"net": "dcgan32px", "latent_dim": 128, "ngf": 16, "ndf": 16,
+                          "e_updates": "1;KL_fake:1,KL_real:1,match_z:0,match_x:10",
+                          "g_updates": "2;KL_fake:1,match_z:1000,match_x:0"},
+                "train": {"batch_size": 64, "steps": 500, "lr_e": 2e-4, "lr_g": 2e-4,
+                          "betas": [0.5, 0.999]}}
+
+    def unavailable_reason(self, cfg=None) -> str | None:
+        return SOURCE.unavailable_reason(cfg)
+
+    def build(self, cfg, image_size: int):
+        return AGE(cfg.model, image_size, upstream(SOURCE.checkout(cfg)))
+
+    def train(self, cfg, run: Path, resume: bool = False) -> Path:
+        if not cfg.model.pretrained:
+            return super().train(cfg, run, resume=resume)
+        return write_pretrained_run(self, cfg, Path(run), resume)
+
+
+def write_pretrained_run(adapter: AGEAdapter, cfg, run: Path, resume: bool) -> Path:
+    """A run folder holding the released weights as a step-0 checkpoint (no training)."""
+    from ijae import checkpoint, config as config_mod
+    from ijae.contract import CHECKPOINT, CONFIG, atomic_write_text
+    from ijae.data import image_size
+
+    if (run / CHECKPOINT).is_file():
+        if not resume:
+            raise UserError(f"{run} already holds a checkpoint; pass --resume to continue it, "
+                            "or choose another --out")
+        print(f"ijae train: {run} already holds the released AGE weights", file=sys.stderr)
+        return run
+    run.mkdir(parents=True, exist_ok=True)
+    torch.manual_seed(cfg.seed)
+    model = adapter.build(cfg, image_size(cfg.data))
+    record = load_pretrained(model, cfg.model)
+    optimizers = model.make_optimizers(cfg.train)
+    atomic_write_text(run / CONFIG, config_mod.dump(cfg))
+    atomic_write_text(run / "pretrained.json", json.dumps(record, indent=2) + "\n")
+    checkpoint.save(run / CHECKPOINT, step=0, model=model.state_dict(),
+                    optimizers={n: o.state_dict() for n, o in optimizers.items()},
+                    rng=checkpoint.rng_state(torch.Generator().manual_seed(cfg.seed + 1)),
+                    config=cfg.to_dict())
+    return run

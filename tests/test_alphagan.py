@@ -1,0 +1,124 @@
+"""α-GAN adapter: its config, and — with a clone or mirror of victor-shepardson/alpha-GAN (env
+IJAE_SOURCE_ALPHAGAN) — the upstream AlphaGAN class driving λ-IJAE's networks, its shims, one
+training step through upstream ``_epoch`` and exact resume."""
+import contextlib
+import os
+import sys
+
+import numpy as np
+import pytest
+import torch
+
+from baselines import alphagan
+from baselines.base import get_adapter
+from ijae import checkpoint, config
+from ijae.config import ConfigError
+from ijae.contract import CHECKPOINT
+from ijae.nets import Encoder, Generator, ImageDiscriminator
+from ijae.train import train
+from conftest import tiny_config
+
+
+def test_adapter_is_registered_as_upstream_at_the_pinned_commit():
+    adapter = get_adapter("alphagan")
+    assert adapter.kind == "upstream" and adapter.source is alphagan.SOURCE
+    assert adapter.source.url == "https://github.com/victor-shepardson/alpha-GAN"
+    assert adapter.source.commit == "7feb98b2b3ca9e6310013858e76a8265ae1a02b6"
+    assert adapter.source.env == "IJAE_SOURCE_ALPHAGAN"
+
+
+def test_paper_preset_is_the_cifar_notebook():
+    p = get_adapter("alphagan").presets("paper")
+    assert (p["model"]["latent_dim"], p["model"]["lambd"], p["model"]["z_lambd"]) == (128, 40.0, 0.0)
+    assert p["model"]["n_iter"] == [2, 1, 1] and p["model"]["code_hidden"] == 700
+    assert p["train"]["lr_g"] == p["train"]["lr_d"] == 8e-4 and p["train"]["betas"] == [0.5, 0.9]
+    assert p["train"]["batch_size"] == 64 and p["train"]["steps"] == 10 * 782
+
+
+def test_config_names_a_bad_schedule():
+    with pytest.raises(ConfigError, match="model.n_iter"):
+        config.from_dict({"model": {"name": "alphagan", "n_iter": [2, 1]}})
+
+
+def test_code_discriminator_is_the_notebook_mlp():
+    C = alphagan.code_discriminator(16, 700)
+    assert [type(m).__name__ for m in C] == ["Linear", "LeakyReLU", "Linear", "LeakyReLU", "Linear", "Sigmoid"]
+    out = C(torch.randn(5, 16))
+    assert out.shape == (5, 1) and bool(((out > 0) & (out < 1)).all())
+
+
+@pytest.fixture(scope="module")
+def clone(tmp_path_factory):
+    """The upstream clone: from the mirror of env IJAE_SOURCE_ALPHAGAN into a temporary work
+    folder, or an existing clone in the work folder; skips (offline CI) when there is neither."""
+    if os.environ.get(alphagan.SOURCE.env):
+        with pytest.MonkeyPatch.context() as mp:
+            mp.setenv("IJAE_WORK", str(tmp_path_factory.mktemp("work")))
+            yield alphagan.SOURCE.checkout()
+        return
+    reason = alphagan.SOURCE.unavailable_reason()
+    if reason:
+        pytest.skip(reason)
+    yield alphagan.SOURCE.checkout()
+
+
+def ag_config(*overrides):
+    raw = config.with_model(tiny_config().to_dict(), "alphagan")
+    raw = config.apply_overrides(raw, ["train.steps=2", "train.checkpoint_every=1", "train.batch_size=8",
+                                       "model.width=8", "model.latent_dim=8", "model.code_hidden=16",
+                                       "export.n_samples=8", "export.n_reconstructions=8", *overrides])
+    return config.from_dict(raw)
+
+
+def test_upstream_alphagan_drives_ijae_networks(clone):
+    model = get_adapter("alphagan").build(ag_config(), 16)
+    upstream_class = type(model.gan).__mro__[1]
+    assert upstream_class.__name__ == "AlphaGAN" and upstream_class.__module__ == "alphagan.alphagan"
+    assert not any(k.split(".")[0] == "alphagan" for k in sys.modules)  # imported in isolation
+    g = model.gan
+    assert isinstance(g.E, Encoder) and isinstance(g.G, Generator) and isinstance(g.D[0], ImageDiscriminator)
+    assert (g.lambd, g.z_lambd) == (40.0, 0.0)
+    # the _wrap shim: upstream needs torch._TensorBase, which today's PyTorch lacks
+    assert not hasattr(torch, "_TensorBase")
+    assert torch.equal(g._wrap(np.zeros((2, 3), dtype=np.float32)), torch.zeros(2, 3))
+    x = torch.rand(4, 3, 16, 16) * 2 - 1
+    d = g.D(x)
+    assert d.shape == (4,) and bool(((d > 0) & (d < 1)).all())  # probabilities: AlphaGAN takes log D
+    assert model.sample(3, x).shape == (3, 3, 16, 16) and model.reconstruct(x).shape == x.shape
+
+
+def test_a_step_runs_upstream_epoch_and_updates_every_network(clone, monkeypatch):
+    cfg = ag_config()
+    model = get_adapter("alphagan").build(cfg, 16)
+    optimizers = model.make_optimizers(cfg.train)
+    assert set(optimizers) == {"EG", "D", "C"}
+    upstream_class = type(model.gan).__mro__[1]
+    calls = []
+    original = upstream_class._epoch
+
+    def spy(self, X, loss_fns, optimizers=None, n_iter=(1, 1, 1), n_batches=None):
+        calls.append((len(X), len(loss_fns), n_iter))
+        return original(self, X, loss_fns, optimizers, n_iter, n_batches)
+
+    monkeypatch.setattr(upstream_class, "_epoch", spy)
+    before = {k: v.clone() for k, v in model.state_dict().items()}
+    batch = torch.rand(8, 3, 16, 16) * 2 - 1
+    losses = model.train_step(lambda: batch, optimizers, contextlib.nullcontext)
+    assert calls == [(1, 3, (2, 1, 1))]
+    assert list(losses) == model.loss_names == [
+        "code_adversarial_loss", "adversarial_loss", "reconstruction_loss", "discriminator_loss",
+        "code_discriminator_loss"]
+    assert all(torch.isfinite(v) for v in losses.values())
+    for net in ("E", "G", "D", "C"):
+        changed = [k for k, v in model.state_dict().items()
+                   if k.startswith(f"gan.{net}.") and v.is_floating_point() and not torch.equal(v, before[k])]
+        assert changed, f"{net} was not updated"
+
+
+def test_resume_is_exact(clone, tmp_path):
+    whole = checkpoint.load(train(ag_config("train.steps=3"), tmp_path / "whole") / CHECKPOINT)
+    train(ag_config("train.steps=2"), tmp_path / "split")
+    split = checkpoint.load(train(ag_config("train.steps=3"), tmp_path / "split", resume=True) / CHECKPOINT)
+    assert whole["step"] == split["step"] == 3
+    for key, value in whole["model"].items():
+        assert torch.equal(value, split["model"][key]), key

@@ -55,9 +55,10 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
-from baselines.base import Adapter, GitSource, import_isolated, register, work_folder
+from baselines.base import Adapter, GitSource, import_isolated, register
+from ijae import work_dir
 from ijae import UserError
-from ijae.config import ConfigError, _check
+from ijae.config import ConfigError, require
 
 SOURCE = GitSource("https://github.com/DmitryUlyanov/AGE", "46979476a598233d520549f90d28af49ad535570",
                    env="IJAE_SOURCE_AGE")
@@ -122,19 +123,19 @@ class AGEConfig:
     source_path: str | None = None    # local clone / bare mirror of the upstream repository
 
     def validate(self, key: str) -> None:
-        _check(self.net in NET_SIZE, f"{key}.net", self.net, f"one of {sorted(NET_SIZE)}")
+        require(self.net in NET_SIZE, f"{key}.net", self.net, f"one of {sorted(NET_SIZE)}")
         for name in ("latent_dim", "ngf", "ndf"):
-            _check(getattr(self, name) > 0, f"{key}.{name}", getattr(self, name), "a positive integer")
-        _check(self.noise in ("sphere", "normal"), f"{key}.noise", self.noise, "sphere or normal")
-        _check(self.kl in ("qp", "pq"), f"{key}.kl", self.kl, "qp or pq")
+            require(getattr(self, name) > 0, f"{key}.{name}", getattr(self, name), "a positive integer")
+        require(self.noise in ("sphere", "normal"), f"{key}.noise", self.noise, "sphere or normal")
+        require(self.kl in ("qp", "pq"), f"{key}.kl", self.kl, "qp or pq")
         for name in ("match_z", "match_x"):
-            _check(getattr(self, name) in DISTANCES, f"{key}.{name}", getattr(self, name),
+            require(getattr(self, name) in DISTANCES, f"{key}.{name}", getattr(self, name),
                    f"one of {DISTANCES}")
         parse_updates(self.e_updates, E_TERMS, f"{key}.e_updates")
         parse_updates(self.g_updates, G_TERMS, f"{key}.g_updates")
-        _check(all(s > 0 for s in self.lr_drop_steps), f"{key}.lr_drop_steps", self.lr_drop_steps,
+        require(all(s > 0 for s in self.lr_drop_steps), f"{key}.lr_drop_steps", self.lr_drop_steps,
                "a list of positive step numbers")
-        _check(self.pretrained_set in RELEASED, f"{key}.pretrained_set", self.pretrained_set,
+        require(self.pretrained_set in RELEASED, f"{key}.pretrained_set", self.pretrained_set,
                f"one of {sorted(RELEASED)}")
 
 
@@ -429,7 +430,7 @@ def released_file(m: AGEConfig, net: str) -> tuple[Path, dict]:
             raise UserError(f"config key model.pretrained_path = {m.pretrained_path}: no {entry['file']} "
                             f"there (download_pretrained.sh's file, from {entry['url']})")
         return path, entry
-    path = work_folder() / "cache" / "age-pretrained" / entry["file"]
+    path = work_dir() / "cache" / "age-pretrained" / entry["file"]
     if not path.is_file():
         import urllib.request
 

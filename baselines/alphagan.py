@@ -30,7 +30,7 @@ import torch
 import torch.nn as nn
 
 from baselines.base import Adapter, GitSource, import_isolated, register
-from ijae.config import _check
+from ijae.config import require
 from ijae.nets import Encoder, Generator, ImageDiscriminator
 
 SOURCE = GitSource("https://github.com/victor-shepardson/alpha-GAN",
@@ -54,12 +54,12 @@ class AlphaGANConfig:
 
     def validate(self, key: str) -> None:
         for name in ("latent_dim", "width", "code_hidden"):
-            _check(getattr(self, name) > 0, f"{key}.{name}", getattr(self, name), "a positive integer")
-        _check(self.noise_dim is None or self.noise_dim > 0, f"{key}.noise_dim", self.noise_dim,
+            require(getattr(self, name) > 0, f"{key}.{name}", getattr(self, name), "a positive integer")
+        require(self.noise_dim is None or self.noise_dim > 0, f"{key}.noise_dim", self.noise_dim,
                "a positive integer or null")
         for name in ("lambd", "z_lambd", "code_weight", "adversarial_weight"):
-            _check(getattr(self, name) >= 0, f"{key}.{name}", getattr(self, name), ">= 0")
-        _check(len(self.n_iter) == 3 and all(n >= 0 for n in self.n_iter), f"{key}.n_iter",
+            require(getattr(self, name) >= 0, f"{key}.{name}", getattr(self, name), ">= 0")
+        require(len(self.n_iter) == 3 and all(n >= 0 for n in self.n_iter), f"{key}.n_iter",
                self.n_iter, "three counts >= 0 (E+G, D, C updates per batch)")
 
 

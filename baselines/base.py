@@ -20,21 +20,15 @@ import sys
 import uuid
 from pathlib import Path
 
-from ijae import UserError
+from ijae import UserError, work_dir
 from ijae.config import IJAEConfig, register_model_config
 
 KINDS = ("native", "upstream", "port", "port (from paper)")
-WORK_ENV = "IJAE_WORK"              # relocates the work folder (default: ./work)
 SOURCE_KEY = "model.source_path"    # config key of an upstream adapter's local mirror
 
 
 class SourceError(UserError, RuntimeError):
     """Upstream code cannot be had: the message names the URL, the commit and the overrides."""
-
-
-def work_folder() -> Path:
-    """The work folder (runs, caches, clones): env IJAE_WORK, else ``work`` under the CWD."""
-    return Path(os.environ.get(WORK_ENV) or "work")
 
 
 class GitSource:
@@ -63,7 +57,7 @@ class GitSource:
         return f"GitSource({self.url!r}, {self.commit!r})"
 
     def clone_dir(self) -> Path:
-        return work_folder() / "src" / self.slug
+        return work_dir() / "src" / self.slug
 
     def mirror(self, cfg=None) -> tuple[str, str] | None:
         """(path, where it was set) of a local mirror override, or None."""

@@ -43,7 +43,7 @@ import torch.nn.functional as F
 
 from baselines.base import Adapter, register
 from baselines.vae import GaussianEncoder, gaussian_log_density
-from ijae.config import _check
+from ijae.config import require
 from ijae.nets import Generator, LatentDiscriminator
 
 
@@ -58,10 +58,10 @@ class SVAEConfig:
 
     def validate(self, key: str) -> None:
         for name in ("latent_dim", "width"):
-            _check(getattr(self, name) > 0, f"{key}.{name}", getattr(self, name), "a positive integer")
-        _check(self.lam >= 0, f"{key}.lam", self.lam, ">= 0")
-        _check(self.sigma > 0, f"{key}.sigma", self.sigma, "> 0")
-        _check(self.reconstruct_with in ("sample", "mean"), f"{key}.reconstruct_with",
+            require(getattr(self, name) > 0, f"{key}.{name}", getattr(self, name), "a positive integer")
+        require(self.lam >= 0, f"{key}.lam", self.lam, ">= 0")
+        require(self.sigma > 0, f"{key}.sigma", self.sigma, "> 0")
+        require(self.reconstruct_with in ("sample", "mean"), f"{key}.reconstruct_with",
                self.reconstruct_with, "sample or mean")
 
 

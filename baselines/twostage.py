@@ -55,7 +55,7 @@ import torch.nn.functional as F
 from torch.nn.utils.parametrizations import spectral_norm
 
 from baselines.base import Adapter, GitSource, register
-from ijae.config import _check
+from ijae.config import require
 
 REPO_URL = "https://github.com/daib13/TwoStageVAE"
 REPO_COMMIT = "871862382746d619e7dc7527f3d02f924e1b0af5"
@@ -91,18 +91,18 @@ class TwoStageVAEConfig:
     reconstruct_with: str = "sample"  # sample (the repo's reconstruct: z ~ q(z|x)) | mean (z = mu_z)
 
     def validate(self, key: str) -> None:
-        _check(self.network in ("infogan", "resnet"), f"{key}.network", self.network,
+        require(self.network in ("infogan", "resnet"), f"{key}.network", self.network,
                "infogan or resnet")
         for name in ("latent_dim", "second_dim", "num_scale", "block_per_scale", "depth_per_block",
                      "kernel_size", "base_dim", "fc_dim", "lr_steps", "lr_steps2"):
-            _check(getattr(self, name) > 0, f"{key}.{name}", getattr(self, name), "a positive integer")
-        _check(self.second_depth >= 0, f"{key}.second_depth", self.second_depth, "an integer >= 0")
-        _check(self.stage1_steps >= 0, f"{key}.stage1_steps", self.stage1_steps, "an integer >= 0")
+            require(getattr(self, name) > 0, f"{key}.{name}", getattr(self, name), "a positive integer")
+        require(self.second_depth >= 0, f"{key}.second_depth", self.second_depth, "an integer >= 0")
+        require(self.stage1_steps >= 0, f"{key}.stage1_steps", self.stage1_steps, "an integer >= 0")
         for name in ("lr", "lr2"):
-            _check(getattr(self, name) > 0, f"{key}.{name}", getattr(self, name), "> 0")
+            require(getattr(self, name) > 0, f"{key}.{name}", getattr(self, name), "> 0")
         for name in ("lr_fac", "lr_fac2"):
-            _check(0 < getattr(self, name) <= 1, f"{key}.{name}", getattr(self, name), "in (0, 1]")
-        _check(self.reconstruct_with in ("sample", "mean"), f"{key}.reconstruct_with",
+            require(0 < getattr(self, name) <= 1, f"{key}.{name}", getattr(self, name), "in (0, 1]")
+        require(self.reconstruct_with in ("sample", "mean"), f"{key}.reconstruct_with",
                self.reconstruct_with, "sample or mean")
 
 

@@ -25,7 +25,7 @@ import torch.nn as nn
 import torch.distributions as D
 
 from baselines.base import Adapter, register
-from ijae.config import _check
+from ijae.config import require
 from ijae.nets import Encoder, Generator
 
 HALF_LOG_TWO_PI = 0.5 * math.log(2 * math.pi)
@@ -42,9 +42,9 @@ class VAEConfig:
 
     def validate(self, key: str) -> None:
         for name in ("latent_dim", "width"):
-            _check(getattr(self, name) > 0, f"{key}.{name}", getattr(self, name), "a positive integer")
-        _check(self.sigma > 0, f"{key}.sigma", self.sigma, "> 0")
-        _check(self.reconstruct_with in ("sample", "mean"), f"{key}.reconstruct_with",
+            require(getattr(self, name) > 0, f"{key}.{name}", getattr(self, name), "a positive integer")
+        require(self.sigma > 0, f"{key}.sigma", self.sigma, "> 0")
+        require(self.reconstruct_with in ("sample", "mean"), f"{key}.reconstruct_with",
                self.reconstruct_with, "sample or mean")
 
 

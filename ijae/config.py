@@ -24,7 +24,7 @@ class ConfigError(UserError, ValueError):
     """A config key or value is wrong; the message names it and says what was expected."""
 
 
-def _check(ok: bool, key: str, value, expected: str) -> None:
+def require(ok: bool, key: str, value, expected: str) -> None:
     if not ok:
         raise ConfigError(f"config key {key} = {value!r}: expected {expected}")
 
@@ -40,11 +40,11 @@ class DataConfig:
     synthetic_test: int = 128
 
     def validate(self, key: str) -> None:
-        _check(self.dataset in DATASETS, f"{key}.dataset", self.dataset, f"one of {DATASETS}")
-        _check(self.image_size is None or self.image_size >= 8, f"{key}.image_size", self.image_size,
+        require(self.dataset in DATASETS, f"{key}.dataset", self.dataset, f"one of {DATASETS}")
+        require(self.image_size is None or self.image_size >= 8, f"{key}.image_size", self.image_size,
                "an integer >= 8 or null")
-        _check(self.synthetic_train > 0, f"{key}.synthetic_train", self.synthetic_train, "> 0")
-        _check(self.synthetic_test > 0, f"{key}.synthetic_test", self.synthetic_test, "> 0")
+        require(self.synthetic_train > 0, f"{key}.synthetic_train", self.synthetic_train, "> 0")
+        require(self.synthetic_test > 0, f"{key}.synthetic_test", self.synthetic_test, "> 0")
 
 
 DATASETS = ("cifar10", "tinyimagenet", "digits", "synthetic")
@@ -68,21 +68,21 @@ class IJAEConfig:
     recon_reduction: str = "sum"      # sum: the log-likelihood proper; mean: per pixel
 
     def validate(self, key: str) -> None:
-        _check(self.variant in ("implicit", "l1", "l2"), f"{key}.variant", self.variant,
+        require(self.variant in ("implicit", "l1", "l2"), f"{key}.variant", self.variant,
                "implicit, l1 or l2")
-        _check(0.0 <= self.lam <= 1.0, f"{key}.lam", self.lam, "a number in [0, 1]")
+        require(0.0 <= self.lam <= 1.0, f"{key}.lam", self.lam, "a number in [0, 1]")
         for name in ("latent_dim", "width"):
-            _check(getattr(self, name) > 0, f"{key}.{name}", getattr(self, name), "a positive integer")
-        _check(self.noise_dim is None or self.noise_dim > 0, f"{key}.noise_dim", self.noise_dim,
+            require(getattr(self, name) > 0, f"{key}.{name}", getattr(self, name), "a positive integer")
+        require(self.noise_dim is None or self.noise_dim > 0, f"{key}.noise_dim", self.noise_dim,
                "a positive integer or null")
-        _check(self.likelihood in ("shift", "rotation"), f"{key}.likelihood", self.likelihood,
+        require(self.likelihood in ("shift", "rotation"), f"{key}.likelihood", self.likelihood,
                "shift or rotation")
-        _check(self.shift_max is None or self.shift_max >= 0, f"{key}.shift_max", self.shift_max,
+        require(self.shift_max is None or self.shift_max >= 0, f"{key}.shift_max", self.shift_max,
                "an integer >= 0 or null")
-        _check(self.rotation_steps > 0, f"{key}.rotation_steps", self.rotation_steps, "> 0")
-        _check(self.sigma_prime >= 0, f"{key}.sigma_prime", self.sigma_prime, ">= 0")
-        _check(self.recon_scale > 0, f"{key}.recon_scale", self.recon_scale, "> 0")
-        _check(self.recon_reduction in ("sum", "mean"), f"{key}.recon_reduction",
+        require(self.rotation_steps > 0, f"{key}.rotation_steps", self.rotation_steps, "> 0")
+        require(self.sigma_prime >= 0, f"{key}.sigma_prime", self.sigma_prime, ">= 0")
+        require(self.recon_scale > 0, f"{key}.recon_scale", self.recon_scale, "> 0")
+        require(self.recon_reduction in ("sum", "mean"), f"{key}.recon_reduction",
                self.recon_reduction, "sum or mean")
 
 
@@ -104,13 +104,13 @@ class TrainConfig:
 
     def validate(self, key: str) -> None:
         for name in ("batch_size", "steps", "d_steps", "checkpoint_every", "log_every"):
-            _check(getattr(self, name) > 0, f"{key}.{name}", getattr(self, name), "a positive integer")
+            require(getattr(self, name) > 0, f"{key}.{name}", getattr(self, name), "a positive integer")
         for name in ("lr_g", "lr_e", "lr_d"):
-            _check(getattr(self, name) > 0, f"{key}.{name}", getattr(self, name), "> 0")
-        _check(len(self.betas) == 2 and all(0 <= b < 1 for b in self.betas), f"{key}.betas",
+            require(getattr(self, name) > 0, f"{key}.{name}", getattr(self, name), "> 0")
+        require(len(self.betas) == 2 and all(0 <= b < 1 for b in self.betas), f"{key}.betas",
                self.betas, "two numbers in [0, 1)")
-        _check(self.weight_decay >= 0, f"{key}.weight_decay", self.weight_decay, ">= 0")
-        _check(self.device == "auto" or self.device == "cpu" or self.device.startswith("cuda"),
+        require(self.weight_decay >= 0, f"{key}.weight_decay", self.weight_decay, ">= 0")
+        require(self.device == "auto" or self.device == "cpu" or self.device.startswith("cuda"),
                f"{key}.device", self.device, "auto, cpu, cuda or cuda:N")
 
 
@@ -121,10 +121,10 @@ class ExportConfig:
     batch_size: int = 500
 
     def validate(self, key: str) -> None:
-        _check(self.n_samples > 0, f"{key}.n_samples", self.n_samples, "a positive integer")
-        _check(self.n_reconstructions is None or self.n_reconstructions > 0,
+        require(self.n_samples > 0, f"{key}.n_samples", self.n_samples, "a positive integer")
+        require(self.n_reconstructions is None or self.n_reconstructions > 0,
                f"{key}.n_reconstructions", self.n_reconstructions, "a positive integer or null")
-        _check(self.batch_size > 0, f"{key}.batch_size", self.batch_size, "a positive integer")
+        require(self.batch_size > 0, f"{key}.batch_size", self.batch_size, "a positive integer")
 
 
 @dataclass
@@ -132,7 +132,7 @@ class EvalConfig:
     backend: str = "inception"        # inception (IS / FID / LPIPS) | digits (offline profile)
 
     def validate(self, key: str) -> None:
-        _check(self.backend in ("inception", "digits"), f"{key}.backend", self.backend,
+        require(self.backend in ("inception", "digits"), f"{key}.backend", self.backend,
                "inception or digits")
 
 
@@ -174,13 +174,13 @@ def _coerce(value, hint, key: str):
         return _coerce(value, inner, key)
     if origin is list:
         (inner,) = typing.get_args(hint)
-        _check(isinstance(value, (list, tuple)), key, value, "a list")
+        require(isinstance(value, (list, tuple)), key, value, "a list")
         return [_coerce(v, inner, f"{key}[{i}]") for i, v in enumerate(value)]
     if hint is bool:
-        _check(isinstance(value, bool), key, value, "true or false")
+        require(isinstance(value, bool), key, value, "true or false")
         return value
     if hint is int:
-        _check(isinstance(value, int) and not isinstance(value, bool), key, value, "an integer")
+        require(isinstance(value, int) and not isinstance(value, bool), key, value, "an integer")
         return value
     if hint is float:
         if isinstance(value, str):  # YAML 1.1 reads 5e-4 (no dot) as a string
@@ -188,10 +188,10 @@ def _coerce(value, hint, key: str):
                 value = float(value)
             except ValueError:
                 pass
-        _check(isinstance(value, (int, float)) and not isinstance(value, bool), key, value, "a number")
+        require(isinstance(value, (int, float)) and not isinstance(value, bool), key, value, "a number")
         return float(value)
     if hint is str:
-        _check(isinstance(value, str), key, value, "a string")
+        require(isinstance(value, str), key, value, "a string")
         return value
     raise TypeError(f"unsupported type hint {hint!r} for {key}")
 
@@ -199,7 +199,7 @@ def _coerce(value, hint, key: str):
 def build_section(cls: type, values, key: str):
     """Build dataclass ``cls`` from a mapping, rejecting unknown keys and ill-typed values."""
     values = {} if values is None else values
-    _check(isinstance(values, dict), key, values, "a mapping")
+    require(isinstance(values, dict), key, values, "a mapping")
     hints = typing.get_type_hints(cls)
     names = [f.name for f in dataclasses.fields(cls)]
     unknown = sorted(set(values) - set(names))
@@ -214,7 +214,7 @@ SECTIONS = {"data": DataConfig, "train": TrainConfig, "export": ExportConfig, "e
 
 
 def from_dict(raw: dict) -> RunConfig:
-    _check(isinstance(raw, dict), "(top level)", raw, "a mapping of sections")
+    require(isinstance(raw, dict), "(top level)", raw, "a mapping of sections")
     top = [f.name for f in dataclasses.fields(RunConfig)]
     unknown = sorted(set(raw) - set(top))
     if unknown:
@@ -223,7 +223,7 @@ def from_dict(raw: dict) -> RunConfig:
     name = model_raw.get("name", "ijae")
     if name not in MODEL_CONFIGS:
         _load_adapters()
-    _check(name in MODEL_CONFIGS, "model.name", name, f"one of {sorted(MODEL_CONFIGS)}")
+    require(name in MODEL_CONFIGS, "model.name", name, f"one of {sorted(MODEL_CONFIGS)}")
     cfg = RunConfig(
         profile=_coerce(raw.get("profile", "paper"), str, "profile"),
         seed=_coerce(raw.get("seed", 0), int, "seed"),
@@ -249,7 +249,7 @@ def apply_overrides(raw: dict, overrides: list[str]) -> dict:
         node = raw
         for part in parts[:-1]:
             node = node.setdefault(part, {})
-            _check(isinstance(node, dict), key, text, "a key inside a section")
+            require(isinstance(node, dict), key, text, "a key inside a section")
         node[parts[-1]] = yaml.safe_load(text)
     return raw
 

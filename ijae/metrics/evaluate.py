@@ -21,15 +21,13 @@ from pathlib import Path
 
 import numpy as np
 
-from ijae import UserError
+from ijae import UserError, work_dir
 from ijae.contract import CONFIG, RECONSTRUCTIONS, SAMPLES, ContractError
 
 BACKENDS = ("inception", "digits")
-DEFAULT_CACHE = "work/cache"
-
-
 def default_cache_dir(cache_dir: str | Path | None = None) -> Path:
-    return Path(cache_dir or os.environ.get("IJAE_CACHE") or DEFAULT_CACHE)
+    """``cache_dir``, else env IJAE_CACHE, else the work folder's cache/ (ijae.work_dir)."""
+    return Path(cache_dir or os.environ.get("IJAE_CACHE") or work_dir() / "cache")
 
 
 def evaluate_run(run: str | Path, *, backend: str | None = None, device: str = "auto",

@@ -1,6 +1,7 @@
 """Shared fixtures: tiny configs that train in well under a second per step on a CPU."""
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pytest
@@ -18,6 +19,31 @@ def tiny_config(*overrides: str, dataset: str = "synthetic") -> config.RunConfig
     return config.load(REPO / "config" / "default.yaml", base + list(overrides))
 
 
-@pytest.fixture
-def make_config():
-    return tiny_config
+def adapter_config(name: str, *overrides: str) -> config.RunConfig:
+    """``tiny_config`` with model ``name``'s default-profile preset, then ``overrides``."""
+    raw = tiny_config().to_dict()
+    if name != "ijae":
+        raw = config.with_model(raw, name)
+    return config.from_dict(config.apply_overrides(raw, list(overrides)))
+
+
+def upstream_clone(source, tmp_path_factory):
+    """Yield a checkout of an upstream GitSource: from its mirror env var into a temporary work
+    folder, or an existing clone in the work folder; skip (offline CI) when there is neither."""
+    if os.environ.get(source.env):
+        with pytest.MonkeyPatch.context() as mp:
+            mp.setenv("IJAE_WORK", str(tmp_path_factory.mktemp("work")))
+            yield source.checkout()
+        return
+    reason = source.unavailable_reason()
+    if reason:
+        pytest.skip(reason)
+    yield source.checkout()
+
+
+@pytest.fixture(scope="session")
+def metrics_cache(tmp_path_factory):
+    """One metrics cache per test session: the digits classifier is trained once (seconds)."""
+    path = tmp_path_factory.getbasetemp() / "ijae-metrics-cache"
+    path.mkdir(exist_ok=True)
+    return path

@@ -3,27 +3,24 @@ import numpy as np
 import pytest
 
 from baselines.base import all_adapters, get_adapter
-from ijae import config, contract
+from ijae import contract
 from ijae.cli import main
 from ijae.export import export_run
-from conftest import REPO, tiny_config
+from conftest import REPO, adapter_config
 
 TRAINABLE = [a.name for a in all_adapters()]
 
 
-def adapter_config(name, *extra):
+def short_config(name):
     """The default profile's preset for ``name``, shrunk to a few steps on synthetic data."""
-    cfg = tiny_config()
-    raw = config.with_model(cfg.to_dict(), name) if name != "ijae" else cfg.to_dict()
-    raw = config.apply_overrides(raw, ["train.steps=3", "train.checkpoint_every=3", "export.n_samples=12",
-                                       "export.n_reconstructions=10", *extra])
-    return config.from_dict(raw)
+    return adapter_config(name, "train.steps=3", "train.checkpoint_every=3", "export.n_samples=12",
+                          "export.n_reconstructions=10")
 
 
 @pytest.mark.parametrize("name", TRAINABLE)
 def test_adapter_trains_and_exports_the_contract_deterministically(name, tmp_path):
     adapter = get_adapter(name)
-    cfg = adapter_config(name)
+    cfg = short_config(name)
     reason = adapter.unavailable_reason(cfg)
     if reason:
         pytest.skip(reason)

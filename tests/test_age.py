@@ -19,7 +19,7 @@ from ijae.config import ConfigError
 from ijae.contract import CHECKPOINT
 from ijae.export import export_run
 from ijae.train import train
-from conftest import tiny_config
+from conftest import adapter_config, upstream_clone
 
 # ---- no upstream code needed ------------------------------------------------------------------
 
@@ -195,25 +195,13 @@ def test_loader_refuses_globals_outside_its_allowlist(tmp_path):
 
 @pytest.fixture(scope="module")
 def clone(tmp_path_factory):
-    """The upstream clone: from the mirror of env IJAE_SOURCE_AGE into a temporary work folder,
-    or an existing clone in the work folder; skips (offline CI) when there is neither."""
-    if os.environ.get(age.SOURCE.env):
-        with pytest.MonkeyPatch.context() as mp:
-            mp.setenv("IJAE_WORK", str(tmp_path_factory.mktemp("work")))
-            yield age.SOURCE.checkout()
-        return
-    reason = age.SOURCE.unavailable_reason()
-    if reason:
-        pytest.skip(reason)
-    yield age.SOURCE.checkout()
+    yield from upstream_clone(age.SOURCE, tmp_path_factory)
 
 
 def age_config(*overrides):
-    raw = config.with_model(tiny_config().to_dict(), "age")
-    raw = config.apply_overrides(raw, ["train.steps=2", "train.checkpoint_every=1", "train.batch_size=8",
-                                       "model.ngf=4", "model.ndf=4", "model.latent_dim=16",
-                                       "export.n_samples=8", "export.n_reconstructions=8", *overrides])
-    return config.from_dict(raw)
+    return adapter_config("age", "train.steps=2", "train.checkpoint_every=1", "train.batch_size=8",
+                          "model.ngf=4", "model.ndf=4", "model.latent_dim=16",
+                          "export.n_samples=8", "export.n_reconstructions=8", *overrides)
 
 
 def test_upstream_networks_with_shims_and_isolated_imports(clone):

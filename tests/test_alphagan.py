@@ -2,7 +2,6 @@
 IJAE_SOURCE_ALPHAGAN) — the upstream AlphaGAN class driving λ-IJAE's networks, its shims, one
 training step through upstream ``_epoch`` and exact resume."""
 import contextlib
-import os
 import sys
 
 import numpy as np
@@ -16,7 +15,7 @@ from ijae.config import ConfigError
 from ijae.contract import CHECKPOINT
 from ijae.nets import Encoder, Generator, ImageDiscriminator
 from ijae.train import train
-from conftest import tiny_config
+from conftest import adapter_config, upstream_clone
 
 
 def test_adapter_is_registered_as_upstream_at_the_pinned_commit():
@@ -49,25 +48,13 @@ def test_code_discriminator_is_the_notebook_mlp():
 
 @pytest.fixture(scope="module")
 def clone(tmp_path_factory):
-    """The upstream clone: from the mirror of env IJAE_SOURCE_ALPHAGAN into a temporary work
-    folder, or an existing clone in the work folder; skips (offline CI) when there is neither."""
-    if os.environ.get(alphagan.SOURCE.env):
-        with pytest.MonkeyPatch.context() as mp:
-            mp.setenv("IJAE_WORK", str(tmp_path_factory.mktemp("work")))
-            yield alphagan.SOURCE.checkout()
-        return
-    reason = alphagan.SOURCE.unavailable_reason()
-    if reason:
-        pytest.skip(reason)
-    yield alphagan.SOURCE.checkout()
+    yield from upstream_clone(alphagan.SOURCE, tmp_path_factory)
 
 
 def ag_config(*overrides):
-    raw = config.with_model(tiny_config().to_dict(), "alphagan")
-    raw = config.apply_overrides(raw, ["train.steps=2", "train.checkpoint_every=1", "train.batch_size=8",
-                                       "model.width=8", "model.latent_dim=8", "model.code_hidden=16",
-                                       "export.n_samples=8", "export.n_reconstructions=8", *overrides])
-    return config.from_dict(raw)
+    return adapter_config("alphagan", "train.steps=2", "train.checkpoint_every=1", "train.batch_size=8",
+                          "model.width=8", "model.latent_dim=8", "model.code_hidden=16",
+                          "export.n_samples=8", "export.n_reconstructions=8", *overrides)
 
 
 def test_upstream_alphagan_drives_ijae_networks(clone):

@@ -12,14 +12,6 @@ from ijae.data import load_dataset
 from ijae.metrics import digits
 
 
-@pytest.fixture(scope="session")
-def metrics_cache(tmp_path_factory):
-    """One cache folder per test session: the 16px classifier is trained once (seconds)."""
-    path = tmp_path_factory.getbasetemp() / "ijae-metrics-cache"
-    path.mkdir(exist_ok=True)
-    return path
-
-
 @pytest.fixture(scope="module")
 def ds():
     return load_dataset(DataConfig(dataset="digits", image_size=16))

@@ -17,14 +17,6 @@ from ijae.metrics import record
 REPO = Path(__file__).resolve().parents[1]
 
 
-@pytest.fixture(scope="session")
-def metrics_cache(tmp_path_factory):
-    """Shared with test_metrics_digits.py: the 16px classifier is trained once per session."""
-    path = tmp_path_factory.getbasetemp() / "ijae-metrics-cache"
-    path.mkdir(exist_ok=True)
-    return path
-
-
 @pytest.fixture(scope="module")
 def digits16():
     return load_dataset(DataConfig(dataset="digits", image_size=16))

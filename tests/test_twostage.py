@@ -8,9 +8,9 @@ import torch
 import torch.distributions as D
 
 from baselines import twostage as ts
-from ijae import config, train as train_mod
+from ijae import train as train_mod
 from ijae.contract import CHECKPOINT
-from conftest import tiny_config
+from conftest import adapter_config, tiny_config
 
 
 def small_cfg(**kw) -> ts.TwoStageVAEConfig:
@@ -163,10 +163,8 @@ def test_sample_is_stage2_decoder_plus_gamma_z_noise_into_the_stage1_mean():
 
 
 def run_config(steps: int):
-    raw = config.with_model(tiny_config().to_dict(), "twostage")
-    raw = config.apply_overrides(raw, [f"train.steps={steps}", "train.checkpoint_every=2", "train.batch_size=8",
-                                       "model.stage1_steps=2", "model.second_dim=16", "model.latent_dim=4"])
-    return config.from_dict(raw)
+    return adapter_config("twostage", f"train.steps={steps}", "train.checkpoint_every=2", "train.batch_size=8",
+                          "model.stage1_steps=2", "model.second_dim=16", "model.latent_dim=4")
 
 
 def test_resume_across_the_stage_switch_is_exact(tmp_path):

@@ -4,7 +4,7 @@ LPIPS throughput.
 
     python bench/metrics.py [--weights FILE] [--n-samples 200] [--n-reference 200] [--repeats 3]
                             [--threads N] [--lpips-weights FILE] [--device auto]
-                            [--out results/bench/metrics.json]
+                            [--out results/bench/]
 
 1. IS + FID of the same images, twice: in-process through ``ijae.metrics.inception`` (cold cache,
    then with the reference statistics cached), and as a subprocess running torch-fidelity's CLI
@@ -153,7 +153,7 @@ def main(argv=None) -> int:
     parser.add_argument("--threads", type=int, help="CPU threads for both sides (default: torch's)")
     parser.add_argument("--repeats", type=int, default=3, help="alternating timing repeats")
     parser.add_argument("--skip-is-fid", action="store_true", help="LPIPS only")
-    parser.add_argument("--out", help="also write the JSON here, e.g. results/bench/metrics.json")
+    parser.add_argument("--out", help="also write the JSON as OUT/metrics-<device>.json, e.g. results/bench/")
     args = parser.parse_args(argv)
 
     device = fidelity.resolve_device(args.device)
@@ -186,7 +186,7 @@ def main(argv=None) -> int:
     text = json.dumps(result, indent=2)
     print(text)
     if args.out:
-        atomic_write_text(args.out, text + "\n")
+        atomic_write_text(Path(args.out) / f"metrics-{str(result['device']).split(':')[0]}.json", text + "\n")
     return 0
 
 

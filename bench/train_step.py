@@ -14,6 +14,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import json
+import os
 import platform
 import resource
 import sys
@@ -72,6 +73,16 @@ def time_case(cfg_path: str, device: torch.device, steps: int, bf16: bool, chann
             "losses_finite": finite}
 
 
+def cpu_name() -> str:
+    model = platform.processor() or "cpu"
+    cpuinfo = Path("/proc/cpuinfo")
+    if cpuinfo.is_file():
+        names = [ln.split(":", 1)[1].strip() for ln in cpuinfo.read_text().splitlines()
+                 if ln.startswith("model name")]
+        model = names[0] if names else model
+    return f"{model}, {os.cpu_count()} cores"
+
+
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--configs", nargs="+", default=["config/default.yaml", "config/paper.yaml"])
@@ -80,7 +91,7 @@ def main(argv=None) -> int:
     parser.add_argument("--out", help="folder for train_step-<device>.json")
     args = parser.parse_args(argv)
     device = resolve_device(args.device)
-    name = torch.cuda.get_device_name(device) if device.type == "cuda" else platform.processor() or "cpu"
+    name = torch.cuda.get_device_name(device) if device.type == "cuda" else cpu_name()
     cases = []
     for cfg_path in args.configs:
         variants = [(False, False)] + ([(True, False), (False, True), (True, True)] if device.type == "cuda" else [])

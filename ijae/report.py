@@ -50,7 +50,9 @@ def method_label(row) -> str:
 
 
 def _pm(mean: float, std: float, digits: int = 2) -> str:
-    return "—" if pd.isna(mean) else f"{mean:.{digits}f} ± {std:.{digits}f}"
+    if pd.isna(mean):
+        return "—"
+    return f"{mean:.{digits}f}" if pd.isna(std) else f"{mean:.{digits}f} ± {std:.{digits}f}"
 
 
 def table1(metrics: pd.DataFrame, lam: float = 0.3) -> pd.DataFrame:
@@ -130,9 +132,11 @@ def pareto_plot(metrics_csv: str | Path, out: str | Path) -> Path:
     ijae = metrics[metrics["model"] == "ijae"].groupby(["variant", "lambda"], as_index=False)[
         ["is_mean", "recon_mean"]].mean()
     names = {"implicit": "λ-IJAE", "l1": "λ-IJAE-L1", "l2": "λ-IJAE-L2"}
+    colours = iter(sns.color_palette("tab10", 10))
     for variant, part in ijae.groupby("variant"):
         part = part.sort_values("lambda")
-        ax.plot(part["recon_mean"], part["is_mean"], marker="o", label=names.get(variant, variant))
+        ax.plot(part["recon_mean"], part["is_mean"], marker="o", color=next(colours),
+                label=names.get(variant, variant))
         for _, r in part.iterrows():
             ax.annotate(f"{r['lambda']:g}", (r["recon_mean"], r["is_mean"]), textcoords="offset points",
                         xytext=(4, 4), fontsize=7)
@@ -140,7 +144,8 @@ def pareto_plot(metrics_csv: str | Path, out: str | Path) -> Path:
     if not others.empty:
         others["method"] = others.apply(method_label, axis=1)
         for method, part in others.groupby("method"):
-            ax.scatter(part["recon_mean"].mean(), part["is_mean"].mean(), marker="s", label=method)
+            ax.scatter(part["recon_mean"].mean(), part["is_mean"].mean(), marker="s", s=50,
+                       color=next(colours), label=method)
     first = metrics.iloc[0]
     ax.set_xlabel(f"{first['recon_metric']} ↓ (mean over {int(first['n_reconstructions'])} test images)")
     ax.set_ylabel(f"IS ↑ ({first['backend']} backend, {int(first['n_samples'])} samples)")

@@ -36,6 +36,7 @@ def test_table1_keeps_the_lambda_row_and_says_backend_and_counts(metrics_csv, tm
     assert "digits-classifier score" in md and "not Inception" in md
     assert "| 2000 | 359 |" in md                       # sample counts on every row
     assert "6.96 ± 0.10" in md and "0.96 ± 0.1" in md     # the paper's values, parsed and as printed
+    assert "| 6.30 |" in md and "nan" not in md           # AS-VAE: printed without a std
     assert "age not run: offline" in md
 
 

@@ -26,6 +26,7 @@ import torch.nn.functional as F
 from torch_fidelity import FeatureExtractorBase
 
 from ijae.contract import atomic_write_bytes
+from ijae.data import load_dataset, to_tensor
 from ijae.metrics import fidelity
 
 RECIPE = {"version": 1, "widths": [16, 32, 64], "hidden": 128, "epochs": 20, "batch_size": 64,
@@ -86,13 +87,8 @@ def _threads(n: int):
 
 def _digits(image_size: int):
     from ijae.config import DataConfig
-    from ijae.data import load_dataset
 
     return load_dataset(DataConfig(dataset="digits", image_size=image_size))
-
-
-def _to_float(images: np.ndarray) -> torch.Tensor:
-    return torch.from_numpy(np.ascontiguousarray(images)).permute(0, 3, 1, 2).float() / 127.5 - 1
 
 
 def train_classifier(image_size: int, recipe: dict = RECIPE) -> dict:
@@ -101,7 +97,7 @@ def train_classifier(image_size: int, recipe: dict = RECIPE) -> dict:
 
     start = time.perf_counter()
     ds = _digits(image_size)
-    x, y = _to_float(ds.train), torch.from_numpy(ds.train_labels)
+    x, y = to_tensor(ds.train), torch.from_numpy(ds.train_labels)
     shift = max(1, round(recipe["shift_per_16px"] * image_size / 16))
     with _threads(recipe["threads"]), torch.random.fork_rng(devices=[]):
         torch.manual_seed(recipe["seed"])
@@ -126,7 +122,7 @@ def train_classifier(image_size: int, recipe: dict = RECIPE) -> dict:
                 sched.step()
         net.eval()
         with torch.no_grad():
-            predicted = net(_to_float(ds.test))["logits"].argmax(1).numpy()
+            predicted = net(to_tensor(ds.test))["logits"].argmax(1).numpy()
     return {"state_dict": net.state_dict(), "image_size": image_size, "recipe": recipe,
             "recipe_hash": recipe_hash(recipe),
             "test_accuracy": float((predicted == ds.test_labels).mean()),
@@ -225,8 +221,8 @@ def feature_distances(originals: np.ndarray, reconstructions: np.ndarray, *,
     out = []
     with torch.no_grad(), _threads(1 if device == "cpu" else torch.get_num_threads()):
         for start in range(0, len(originals), batch_size):
-            f0 = net(_to_float(originals[start:start + batch_size]).to(device))
-            f1 = net(_to_float(reconstructions[start:start + batch_size]).to(device))
+            f0 = net(to_tensor(originals[start:start + batch_size]).to(device))
+            f1 = net(to_tensor(reconstructions[start:start + batch_size]).to(device))
             d = 0.0
             for name in CONV_LAYERS:
                 d = d + (_unit(f0[name]) - _unit(f1[name])).pow(2).sum(1).mean((1, 2))

@@ -18,6 +18,7 @@ import numpy as np
 import torch
 
 from ijae import UserError
+from ijae.data import to_tensor
 
 NETS = ("alex", "vgg")
 MIN_SIZE = {"alex": 31, "vgg": 16}  # smaller inputs pool away to nothing inside the trunk
@@ -29,7 +30,7 @@ class LpipsWeightsError(UserError, RuntimeError):
 
 def to_lpips_input(images: np.ndarray) -> torch.Tensor:
     """uint8 [N, H, W, 3] -> float32 [N, 3, H, W] in [-1, 1]: x / 127.5 - 1 (0 -> -1, 255 -> 1)."""
-    return torch.from_numpy(np.ascontiguousarray(images)).permute(0, 3, 1, 2).float() / 127.5 - 1.0
+    return to_tensor(images)
 
 
 def trunk_weights(net: str):

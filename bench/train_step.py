@@ -25,7 +25,8 @@ import torch
 
 from ijae import config
 from ijae.contract import atomic_write_text
-from ijae.train import build_model, resolve_device
+from ijae.device import resolve_device
+from ijae.train import build_model
 
 
 def time_case(cfg_path: str, device: torch.device, steps: int, bf16: bool, channels_last: bool) -> dict:

@@ -16,7 +16,8 @@ from tqdm import tqdm
 from ijae import UserError, checkpoint, config as config_mod
 from ijae.contract import CHECKPOINT, CONFIG, RECONSTRUCTIONS, SAMPLES, save_reconstructions, save_samples
 from ijae.data import image_size, load_dataset, to_tensor, to_uint8
-from ijae.train import build_model, resolve_device
+from ijae.device import resolve_device
+from ijae.train import build_model
 
 
 def load_model(run: Path, device: torch.device):

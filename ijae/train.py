@@ -25,6 +25,7 @@ from tqdm import tqdm
 from ijae import UserError, checkpoint, config as config_mod
 from ijae.contract import CHECKPOINT, CONFIG, atomic_write_text
 from ijae.data import load_dataset
+from ijae.device import resolve_device
 
 LOSSES = "losses.csv"
 # Keys that may change when a run is resumed (extend it, checkpoint more often, log differently).
@@ -33,15 +34,6 @@ RESUMABLE_CHANGES = {"train.steps", "train.checkpoint_every", "train.log_every"}
 
 class TrainingError(UserError, RuntimeError):
     """Training cannot go on (a non-finite loss); the message names the step and the loss."""
-
-
-def resolve_device(name: str) -> torch.device:
-    if name == "auto":
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    device = torch.device(name)
-    if device.type == "cuda" and not torch.cuda.is_available():
-        raise UserError(f"train.device = {name!r}, but CUDA is not available here; use auto or cpu")
-    return device
 
 
 def _flatten(d: dict, prefix: str = "") -> dict:

@@ -115,3 +115,15 @@ def test_short_default_profile_run_learns_and_exports_the_contract(tmp_path):
     assert np.array_equal(again, samples)
     other = contract.load_samples(export_run(run, seed=4)[0])
     assert not np.array_equal(other, samples)
+
+
+def test_device_names_are_checked():
+    from ijae.device import resolve_device
+
+    assert resolve_device("cpu") == torch.device("cpu")
+    assert resolve_device("auto").type in ("cpu", "cuda")
+    with pytest.raises(train_mod.UserError, match="device 'gpu': expected auto, cpu, cuda or cuda:N"):
+        resolve_device("gpu")
+    if not torch.cuda.is_available():
+        with pytest.raises(train_mod.UserError, match="no CUDA GPU is visible"):
+            resolve_device("cuda:0")

@@ -14,6 +14,7 @@ import numpy as np
 import torch
 
 from ijae import UserError
+from ijae import device as device_mod
 
 IS_SHUFFLE_SEED = 2020  # torch-fidelity's default rng_seed: samples are shuffled before splitting
 
@@ -32,17 +33,12 @@ class ImageDataset(torch.utils.data.Dataset):
 
 
 def resolve_device(device: str = "auto") -> str:
-    """auto -> cuda when there is one, else cpu; cuda:N also selects that GPU for torch-fidelity."""
-    if device == "auto":
-        return "cuda" if torch.cuda.is_available() else "cpu"
-    if device.startswith("cuda"):
-        if not torch.cuda.is_available():
-            raise UserError(f"device {device!r}: no CUDA GPU is visible; use --device cpu")
-        if ":" in device:
-            torch.cuda.set_device(torch.device(device))
-    elif device != "cpu":
-        raise UserError(f"device {device!r}: expected auto, cpu, cuda or cuda:N")
-    return device
+    """ijae.device.resolve_device as a string; cuda:N also selects that GPU, since torch-fidelity
+    takes only a cuda flag and runs on the current device."""
+    resolved = device_mod.resolve_device(device)
+    if resolved.index is not None:
+        torch.cuda.set_device(resolved)
+    return str(resolved)
 
 
 def array_digest(images: np.ndarray) -> str:

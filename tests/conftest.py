@@ -41,6 +41,24 @@ def upstream_clone(source, tmp_path_factory):
     yield source.checkout()
 
 
+def assert_same_run(a: Path, b: Path, step: int) -> None:
+    """Two run folders ended identically: step, every model tensor, every optimizer slot, losses."""
+    import torch
+
+    from ijae.contract import CHECKPOINT
+
+    first, second = (torch.load(run / CHECKPOINT, weights_only=True) for run in (a, b))
+    assert first["step"] == second["step"] == step
+    assert first["model"].keys() == second["model"].keys()
+    for key, value in first["model"].items():
+        assert torch.equal(value, second["model"][key]), key
+    for name, state in first["optimizers"].items():
+        for idx, slots in state["state"].items():
+            for slot, value in slots.items():
+                assert torch.equal(value, second["optimizers"][name]["state"][idx][slot]), (name, slot)
+    assert (a / "losses.csv").read_text() == (b / "losses.csv").read_text()
+
+
 @pytest.fixture(scope="session")
 def metrics_cache(tmp_path_factory):
     """One metrics cache per test session: the digits classifier is trained once (seconds)."""

@@ -12,7 +12,7 @@ from ijae import config, contract, train as train_mod
 from ijae.data import load_dataset, to_tensor
 from ijae.export import export_run
 from ijae.model import IJAE
-from conftest import REPO, tiny_config
+from conftest import REPO, assert_same_run, tiny_config
 
 
 def ijae(*args, **kwargs):
@@ -42,17 +42,7 @@ def test_sigkill_then_resume_is_bit_identical_to_uninterrupted(tmp_path):
     assert step_at_kill < 150, "the kill must land mid-run for this test to mean anything"
     finish(ijae("train", cfg_file, "--out", killed, "--resume"))
 
-    whole = torch.load(tmp_path / "whole" / contract.CHECKPOINT, weights_only=True)
-    resumed = torch.load(killed / contract.CHECKPOINT, weights_only=True)
-    assert resumed["step"] == whole["step"] == 150
-    assert whole["model"].keys() == resumed["model"].keys()
-    for key, value in whole["model"].items():
-        assert torch.equal(value, resumed["model"][key]), key
-    for name, state in whole["optimizers"].items():
-        for idx, slots in state["state"].items():
-            for slot, value in slots.items():
-                assert torch.equal(value, resumed["optimizers"][name]["state"][idx][slot]), (name, slot)
-    assert (killed / "losses.csv").read_text() == (tmp_path / "whole" / "losses.csv").read_text()
+    assert_same_run(tmp_path / "whole", killed, step=150)
 
 
 def test_non_finite_loss_stops_naming_step_and_loss(tmp_path, monkeypatch):

@@ -500,9 +500,6 @@ class AGEAdapter(Adapter):
                 "train": {"batch_size": 64, "steps": 500, "lr_e": 2e-4, "lr_g": 2e-4,
                           "betas": [0.5, 0.999]}}
 
-    def unavailable_reason(self, cfg=None) -> str | None:
-        return SOURCE.unavailable_reason(cfg)
-
     def build(self, cfg, image_size: int):
         return AGE(cfg.model, image_size, upstream(SOURCE.checkout(cfg)))
 

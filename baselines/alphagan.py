@@ -192,8 +192,5 @@ class AlphaGANAdapter(Adapter):
         return {"model": {"latent_dim": 32, "width": 32, **notebook},
                 "train": {"batch_size": 64, "steps": 450, **adam}}
 
-    def unavailable_reason(self, cfg=None) -> str | None:
-        return SOURCE.unavailable_reason(cfg)
-
     def build(self, cfg, image_size: int):
         return AlphaGANModel(cfg.model, image_size, upstream_class(SOURCE.checkout(cfg)))

@@ -240,8 +240,10 @@ class Adapter:
         return {}
 
     def unavailable_reason(self, cfg=None) -> str | None:
-        """Why this adapter cannot run here (e.g. its upstream code is neither cloned nor
-        reachable), or None. Tests skip with this reason; the command line reports it."""
+        """Why this adapter cannot run here, or None. Tests skip with this reason. An upstream
+        adapter needs its code: a clone in the work folder or a local mirror (never the network)."""
+        if self.kind == "upstream" and self.source is not None:
+            return self.source.unavailable_reason(cfg)
         return None
 
     def build(self, cfg, image_size: int):

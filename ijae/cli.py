@@ -194,7 +194,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--steps", type=int, default=10_000)
     p.add_argument("--batch", type=int, default=1000)
     p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--lr", type=float, default=None, help="SGD learning rate (default: toy.py's)")
+    p.add_argument("--lr", type=float, default=None, help="SGD learning rate (default: ijae.toy.DEFAULT_LR)")
     p.add_argument("--device", default="cpu")
     def lambdas(text):  # argparse names the type in its error: "invalid lambdas value"
         return tuple(float(v) for v in text.split(",") if v.strip())

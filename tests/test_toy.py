@@ -1,7 +1,8 @@
-"""Figure 1's toy problem (ijae/toy.py): estimators against quadrature, the closed-form gradient
+"""Figure 1's toy problem (ijae/toy/): estimators against quadrature, the closed-form gradient
 against autograd, the optima's mode-covering / mode-seeking behaviour, and the command."""
 import json
 import math
+import os
 
 import numpy as np
 import pandas as pd
@@ -188,7 +189,7 @@ def test_training_is_deterministic_with_and_without_the_second_thread(monkeypatc
     spec = toy.groups([0.5])
     kwargs = dict(runs=3, steps=40, batch=50, seed=2, lr=0.01, progress=False)
     threaded = toy.train(spec, **kwargs)          # the first steps try both ways (``_Chooser``)
-    monkeypatch.setattr(toy.os, "cpu_count", lambda: 1)
+    monkeypatch.setattr(os, "cpu_count", lambda: 1)
     single = toy.train(spec, **kwargs)
     assert torch.isfinite(single).all()
     assert torch.equal(threaded, single)

@@ -9,7 +9,7 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 import seaborn as sns  # noqa: E402
 
-from ijae import toy  # noqa: E402
+from ijae.toy.quadrature import log_model_np, log_target_np  # noqa: E402
 
 COLORS = {"jeffreys": "tab:red", "reverse_kl": "tab:green", "forward_kl": "tab:blue",
           "jsd": "tab:orange"}
@@ -22,8 +22,8 @@ LOG_FLOOR = -14.0
 def figure1(optima: dict):
     """``optima`` maps (divergence, λ or None) to the best θ = (μ1, log σ1², μ2, log σ2²)."""
     sns.set_theme(style="whitegrid", context="paper")
-    log_p = toy._np_log_target(X)
-    log_q = {key: toy.log_model_np(X, theta) for key, theta in optima.items()}
+    log_p = log_target_np(X)
+    log_q = {key: log_model_np(X, theta) for key, theta in optima.items()}
     jeff = ("jeffreys", 0.5)
     fig = plt.figure(figsize=(15, 7.5), layout="constrained")
     grid = fig.add_gridspec(2, 6)

@@ -38,6 +38,7 @@ import torch
 from ijae.config import DataConfig
 from ijae.contract import atomic_write_text
 from ijae.data import load_dataset
+from ijae.metrics.keys import KEY_METRIC_FID, KEY_METRIC_IS_MEAN, KEY_METRIC_IS_STD
 from ijae.metrics import fidelity, inception, lpips_distance
 
 
@@ -96,8 +97,9 @@ def bench_is_fid(args, weights: Path, device: str, tmp: Path) -> dict:
             f"CLI {cli_times[-1]:.1f} s (start-up {startups[-1]:.1f} s)")
     ours_cold, ours_warm, cli_seconds, startup = map(min, (ours_cold, ours_warm, cli_times, startups))
     cli = json.loads(done.stdout[done.stdout.index("{"):])
-    cli_scores = {"is_mean": cli["inception_score_mean"], "is_std": cli["inception_score_std"],
-                  "fid": cli["frechet_inception_distance"]}
+    cli_scores = {KEY_METRIC_IS_MEAN: cli["inception_score_mean"],
+                  KEY_METRIC_IS_STD: cli["inception_score_std"],
+                  KEY_METRIC_FID: cli["frechet_inception_distance"]}
     return {
         "n_samples": len(samples), "n_reference": len(reference), "image_size": args.image_size,
         "is_splits": args.is_splits, "batch_size": args.batch_size,
@@ -108,7 +110,7 @@ def bench_is_fid(args, weights: Path, device: str, tmp: Path) -> dict:
         "fidelity_cli_startup_seconds": round(startup, 3),
         "ratio_ours_cold_over_cli": round(ours_cold / cli_seconds, 3),
         "ratio_ours_cold_over_cli_minus_startup": round(ours_cold / max(cli_seconds - startup, 1e-9), 3),
-        "ours_scores": {k: ours[k] for k in ("is_mean", "is_std", "fid")},
+        "ours_scores": {k: ours[k] for k in cli_scores},
         "cli_scores": cli_scores,
         "scores_agree": all(np.isclose(ours[k], cli_scores[k], rtol=1e-5, atol=1e-6)
                             for k in cli_scores),

@@ -8,8 +8,19 @@ WORK_ENV = "IJAE_WORK"
 
 
 def work_dir() -> Path:
-    """The work folder for caches and cloned baselines: env IJAE_WORK, else ``work`` under the CWD."""
+    """The one work folder every job, clone, cache and dataset follows: env IJAE_WORK, else
+    ``work`` under the current folder. The workflow sets IJAE_WORK for every job."""
     return Path(os.environ.get(WORK_ENV) or "work")
+
+
+def cache_dir() -> Path:
+    """Downloaded and trained weights, reference statistics: ``<work>/cache``."""
+    return work_dir() / "cache"
+
+
+def data_dir() -> Path:
+    """Datasets (``data.root`` when the config leaves it null): ``<work>/data``."""
+    return work_dir() / "data"
 
 
 class UserError(Exception):

@@ -46,13 +46,9 @@ def _cmd_export(args) -> int:
 
 def _cmd_evaluate(args) -> int:
     from ijae import metrics
+    from ijae.metrics import defaults
 
-    record = metrics.evaluate_run(
-        args.run, backend=args.backend, device=args.device, batch_size=args.batch_size,
-        n_samples=args.n_samples, inception_weights=args.inception_weights,
-        cache_dir=args.cache_dir, lpips_net=args.lpips_net, lpips_version=args.lpips_version,
-        lpips_weights=args.lpips_weights, is_splits=args.is_splits, fid=not args.no_fid,
-        fid_reference_n=args.fid_reference_n)
+    record = metrics.evaluate_run(args.run, **defaults.from_arguments(args))
     print(json.dumps(record, indent=2))
     return 0
 
@@ -110,6 +106,8 @@ def _cmd_models(args) -> int:
 
 
 def build_parser() -> argparse.ArgumentParser:
+    from ijae.metrics import defaults
+
     parser = argparse.ArgumentParser(prog="ijae", description=__doc__.splitlines()[0])
     sub = parser.add_subparsers(dest="command", required=True)
 
@@ -147,26 +145,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("evaluate", help="score a run's artifacts into RUN/metrics.json")
     p.add_argument("run")
-    p.add_argument("--backend", choices=["inception", "digits"],
-                   help="default: the run config's eval.backend")
-    p.add_argument("--device", default="auto")
-    p.add_argument("--batch-size", type=int, default=64)
-    p.add_argument("--n-samples", type=int, help="use the first N samples (default: all)")
-    p.add_argument("--inception-weights",
-                   help="local torch-fidelity Inception weights file, for offline clusters "
-                        "(env IJAE_INCEPTION_WEIGHTS; default: looked up in the cache, else downloaded)")
-    p.add_argument("--cache-dir", help="cache folder for weights, the digits classifier and reference "
-                                       "statistics (default: env IJAE_CACHE, else work/cache)")
-    p.add_argument("--lpips-net", default="alex", choices=["alex", "vgg"])
-    p.add_argument("--lpips-version", default="0.1")
-    p.add_argument("--lpips-weights",
-                   help="local torchvision trunk file for LPIPS (alexnet-owt-7be5be79.pth / "
-                        "vgg16-397923af.pth), or 'random' for an untrained trunk (tests only; the "
-                        "metric is then named ...-random-trunk); env IJAE_LPIPS_WEIGHTS")
-    p.add_argument("--is-splits", type=int, default=10)
-    p.add_argument("--no-fid", action="store_true", help="skip FID")
-    p.add_argument("--fid-reference-n", type=int,
-                   help="FID against the first N train images (default: the whole train split)")
+    defaults.add_arguments(p)   # every option from ijae/metrics/defaults.py
     p.set_defaults(func=_cmd_evaluate)
 
     p = sub.add_parser("collect", help="concatenate metrics.json records into one CSV")
@@ -177,7 +156,7 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("table1", help="Table 1 (markdown + CSV) from a metrics table")
     p.add_argument("metrics", help="metrics.csv written by `ijae collect`")
     p.add_argument("--out", required=True, help="folder for table1.md and table1.csv")
-    p.add_argument("--paper", help="the paper's printed values (results/paper/table1_reported.csv)")
+    p.add_argument("--paper", help="the paper's printed values (inputs/paper_table1.csv)")
     p.add_argument("--lam", type=float, default=0.3, help="the λ of the λ-IJAE row")
     p.add_argument("--profile", help="profile name for the title (default: from the records)")
     p.add_argument("--note", action="append", default=[], help="a line printed under the table")

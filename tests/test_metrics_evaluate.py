@@ -9,10 +9,10 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from ijae import cli, config, contract
+from ijae import UserError, cli, config, contract
 from ijae.config import DataConfig
 from ijae.data import load_dataset
-from ijae.metrics import record
+from ijae.metrics import backends, defaults, record
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -42,7 +42,9 @@ def evaluate(capsys, *args) -> tuple[int, str, str]:
     return code, out, err
 
 
-def test_evaluate_digits_run_writes_complete_record(tmp_path, digits16, metrics_cache, capsys):
+def test_evaluate_digits_run_writes_complete_record(tmp_path, digits16, metrics_cache, capsys,
+                                                    monkeypatch):
+    monkeypatch.setenv("IJAE_WORK", str(tmp_path))
     run = make_run(tmp_path / "run", digits16, "model.lam=0.7", "seed=3")
     code, out, err = evaluate(capsys, run, "--cache-dir", metrics_cache)  # backend from config
     assert code == 0, err
@@ -52,6 +54,9 @@ def test_evaluate_digits_run_writes_complete_record(tmp_path, digits16, metrics_
     assert (rec["dataset"], rec["model"], rec["variant"], rec["lambda"], rec["seed"], rec["profile"]) \
         == ("digits", "ijae", "implicit", 0.7, 3, "default")
     assert rec["backend"] == "digits" and rec["recon_metric"] == "digits-feature-distance"
+    assert (rec["label"], rec["implementation"]) == ("λ-IJAE", "native")   # from the registry
+    assert rec["generation_metric"] == backends.BACKENDS["digits"].generation_metric
+    assert rec["run"] == "<work>/run" and "hostname" not in rec      # committed records: portable
     assert rec["config_hash"] == cfg.digest()
     assert (rec["n_samples"], rec["n_reconstructions"], rec["fid_reference_n"]) == (300, 359, 1438)
     assert rec["is_std_over"] == "10 splits of the samples" and rec["recon_std_over"] == "images"
@@ -173,3 +178,56 @@ def test_collect_concatenates_records(tmp_path, capsys):
     assert cli.main(["collect", str(runs[0]), str(runs[1]), "--out", str(out)]) == 2
     assert "no metrics record" in capsys.readouterr().err
     assert len(pd.read_csv(out)) == 2  # the old table is untouched
+
+
+def test_recorded_paths_are_relative_to_the_checkout_or_the_work_folder(tmp_path, monkeypatch):
+    checkout, work = tmp_path / "checkout", tmp_path / "scratch"
+    checkout.mkdir()
+    monkeypatch.chdir(checkout)
+    monkeypatch.setenv("IJAE_WORK", str(work))
+    assert record.portable_path(checkout / "work" / "runs" / "a") == "work/runs/a"
+    assert record.portable_path(work / "cache" / "w.pt") == "<work>/cache/w.pt"
+    assert record.portable_path("work/runs/a") == "work/runs/a"          # relative: as given
+    assert record.portable_path(tmp_path / "elsewhere") == str(tmp_path / "elsewhere")
+
+
+def test_settings_table_feeds_the_command_line_and_the_api(monkeypatch):
+    parser = cli.build_parser()
+    evaluate_parser = parser._subparsers._group_actions[0].choices["evaluate"]
+    options = {a.dest: a.option_strings for a in evaluate_parser._actions}
+    for setting in defaults.SETTINGS:
+        if setting.cli:
+            flag = ("--no-" if setting.type is bool else "--") + setting.name.replace("_", "-")
+            assert options[setting.name] == [flag], setting.name
+        else:
+            assert setting.name not in options
+    args = parser.parse_args(["evaluate", "run", "--batch-size", "8", "--no-fid"])
+    given = defaults.from_arguments(args)
+    assert (given["batch_size"], given["fid"], given["is_splits"]) == (8, False, None)
+    monkeypatch.setenv("IJAE_LPIPS_WEIGHTS", "from-env")
+    settings = defaults.resolve(given)
+    assert (settings["batch_size"], settings["fid"], settings["is_splits"]) == (8, False, 10)
+    assert settings["lpips_weights"] == "from-env" and settings["write"] is True
+    assert defaults.resolve({"lpips_weights": "given"})["lpips_weights"] == "given"
+    with pytest.raises(TypeError, match="batchsize"):
+        defaults.resolve({"batchsize": 8})
+
+
+def test_a_registered_backend_scores_the_run(tmp_path, digits16, monkeypatch):
+    def score(job):
+        assert job.reference is None and job.settings["is_splits"] == 4
+        return ({"is_mean": float(len(job.samples)), "is_std": 0.0, "fid": None,
+                 "recon_metric": "zero"}, np.zeros(len(job.originals)))
+
+    monkeypatch.setitem(backends.BACKENDS, "constant",
+                        backends.Backend("constant", "the sample count", score))
+    run = make_run(tmp_path / "run", digits16, n_samples=30)
+    from ijae.metrics import evaluate_run
+
+    rec = evaluate_run(run, backend="constant", fid=False, is_splits=4, write=False)
+    assert (rec["backend"], rec["generation_metric"], rec["is_mean"]) == \
+        ("constant", "the sample count", 30.0)
+    assert (rec["recon_metric"], rec["recon_mean"], rec["n_reconstructions"]) == ("zero", 0.0, 359)
+    assert not (run / contract.METRICS).exists()
+    with pytest.raises(UserError, match="backend 'nope'"):
+        evaluate_run(run, backend="nope")

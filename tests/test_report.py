@@ -1,4 +1,7 @@
 """Table 1 and the Pareto plot from metric records alone."""
+import subprocess
+import sys
+
 import pandas as pd
 import pytest
 
@@ -7,9 +10,14 @@ from ijae.cli import main
 from conftest import REPO
 
 
-def record(model="ijae", variant="implicit", lam=0.3, is_mean=5.0, recon=0.1, seed=0):
-    return {"model": model, "variant": variant, "lambda": lam, "seed": seed, "dataset": "digits",
-            "profile": "default", "backend": "digits", "is_mean": is_mean, "is_std": 0.1,
+GENERATION = "digits-classifier score (IS formula on a digits CNN; not Inception)"
+
+
+def record(model="ijae", variant="implicit", lam=0.3, is_mean=5.0, recon=0.1, seed=0,
+           label="λ-IJAE", implementation="native"):
+    return {"model": model, "label": label, "implementation": implementation, "variant": variant,
+            "lambda": lam, "seed": seed, "dataset": "digits", "profile": "default",
+            "backend": "digits", "generation_metric": GENERATION, "is_mean": is_mean, "is_std": 0.1,
             "is_std_over": "10 splits of the samples", "n_samples": 2000, "fid": 12.5,
             "recon_metric": "digits-feature-distance", "recon_mean": recon, "recon_std": 0.01,
             "recon_std_over": "images", "n_reconstructions": 359}
@@ -28,7 +36,7 @@ def metrics_csv(tmp_path):
 def test_table1_keeps_the_lambda_row_and_says_backend_and_counts(metrics_csv, tmp_path):
     out = tmp_path / "tables"
     assert main(["table1", str(metrics_csv), "--out", str(out), "--paper",
-                 str(REPO / "results" / "paper" / "table1_reported.csv"), "--note", "age not run: offline"]) == 0
+                 str(REPO / "inputs" / "paper_table1.csv"), "--note", "age not run: offline"]) == 0
     table = pd.read_csv(out / "table1.csv")
     assert list(table["lambda"]) == [0.3, 0.3] and list(table["seed"]) == [0, 1]
     assert set(table["method"]) == {"λ-IJAE (λ = 0.3)"}
@@ -41,17 +49,42 @@ def test_table1_keeps_the_lambda_row_and_says_backend_and_counts(metrics_csv, tm
 
 
 def test_ports_are_labelled_in_tables():
-    from baselines.base import Adapter, REGISTRY
-
-    class Fake(Adapter):
-        name, label, kind = "fakeport", "FakeVAE", "port (from paper)"
-
-    REGISTRY["fakeport"] = Fake()
-    try:
-        assert report.method_label(pd.Series(record(model="fakeport"))) == "FakeVAE [port from paper]"
-    finally:
-        del REGISTRY["fakeport"]
+    """Label and implementation come from the record itself (no registry lookup): a model no
+    registry knows is labelled as its record says."""
+    fake = record(model="fakeport", label="FakeVAE", implementation="port (from paper)")
+    assert report.method_label(pd.Series(fake)) == "FakeVAE [port from paper]"
+    port = record(model="otherport", label="Other", implementation="port")
+    assert report.method_label(pd.Series(port)) == "Other [port]"
+    upstream = record(model="up", label="Up", implementation="upstream")
+    assert report.method_label(pd.Series(upstream)) == "Up"
     assert report.method_label(pd.Series(record(variant="l2", lam=0.7))) == "λ-IJAE-L2 (λ = 0.7)"
+
+
+def test_baseline_rows_carry_their_records_label_and_implementation(tmp_path):
+    rows = [record(), record(model="age", label="AGE", implementation="upstream", is_mean=3.0),
+            record(model="svae", label="AS-VAE", implementation="port (from paper)")]
+    path = tmp_path / "metrics.csv"
+    pd.DataFrame(rows).to_csv(path, index=False)
+    table = report.write_table1(path, tmp_path / "out")
+    assert dict(zip(table["model"], table["method"])) == {
+        "ijae": "λ-IJAE (λ = 0.3)", "age": "AGE", "svae": "AS-VAE [port from paper]"}
+    md = (tmp_path / "out" / "table1.md").read_text()
+    assert "| AGE | upstream | digits | 3.00 ± 0.10 |" in md
+    assert f"Generation: {GENERATION}" in md
+
+
+def test_report_imports_neither_torch_nor_the_model_registry(metrics_csv, tmp_path):
+    """Importing report and making a table from records loads no torch, no baseline and no
+    model registry (a lazy lookup of labels in the registry would show up here)."""
+    code = ("import sys; from ijae import report; "
+            f"report.write_table1({str(metrics_csv)!r}, {str(tmp_path / 'out')!r}); "
+            "print(sorted(m for m in sys.modules if m.split('.')[0] in ('torch', 'baselines') "
+            "or m == 'ijae.registry'))")
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                            cwd=REPO, timeout=120)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "[]"
+    assert (tmp_path / "out" / "table1.md").is_file()
 
 
 def test_table1_without_its_lambda_is_an_error(metrics_csv):
@@ -64,6 +97,10 @@ def test_missing_columns_are_named(tmp_path):
     pd.DataFrame([{"model": "ijae"}]).to_csv(path, index=False)
     with pytest.raises(UserError, match="missing column"):
         report.read_metrics(path)
+    old = tmp_path / "old.csv"   # a record from before label / implementation were written
+    pd.DataFrame([{k: v for k, v in record().items() if k != "label"}]).to_csv(old, index=False)
+    with pytest.raises(UserError, match=r"\['label'\].*ijae evaluate"):
+        report.read_metrics(old)
 
 
 def test_pareto_plot_writes_png_and_pdf(metrics_csv, tmp_path):

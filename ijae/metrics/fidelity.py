@@ -15,6 +15,7 @@ import torch
 
 from ijae import UserError
 from ijae import device as device_mod
+from ijae.metrics.keys import KEY_METRIC_FID, KEY_METRIC_IS_MEAN, KEY_METRIC_IS_STD
 
 IS_SHUFFLE_SEED = 2020  # torch-fidelity's default rng_seed: samples are shuffled before splitting
 
@@ -86,9 +87,9 @@ def generation_metrics(samples: np.ndarray, reference: np.ndarray | None, *, fea
         kwargs.update(input2=ImageDataset(reference), input2_cache_name=key)
     out = torch_fidelity.calculate_metrics(**kwargs)
     return {
-        "is_mean": out[torch_fidelity.KEY_METRIC_ISC_MEAN],
-        "is_std": out[torch_fidelity.KEY_METRIC_ISC_STD],
-        "fid": out.get(torch_fidelity.KEY_METRIC_FID),
+        KEY_METRIC_IS_MEAN: out[torch_fidelity.KEY_METRIC_ISC_MEAN],
+        KEY_METRIC_IS_STD: out[torch_fidelity.KEY_METRIC_ISC_STD],
+        KEY_METRIC_FID: out.get(torch_fidelity.KEY_METRIC_FID),
         "feature_extractor": feature_extractor,
         "feature_extractor_weights": str(weights_path),
         "feature_extractor_weights_sha256": weights_digest,

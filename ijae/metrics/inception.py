@@ -4,7 +4,7 @@ This is the extractor whose scores match the TF 1.x reference code the paper use
 nothing here re-implements it. The weights file (torch-fidelity's conversion of the TF 2015-12-05
 Inception) is looked up, in order, at:
 
-1. ``--inception-weights FILE`` (or env ``IJAE_INCEPTION_WEIGHTS``),
+1. ``--inception-weights FILE`` (or env ``IJAE_INCEPTION_WEIGHTS``, see ``defaults.py``),
 2. ``<cache-dir>/weights/weights-inception-2015-12-05-6726825d.pth``,
 3. torch hub's cache, ``$TORCH_HOME/hub/checkpoints/`` (where torch-fidelity itself downloads it),
 
@@ -12,7 +12,6 @@ and downloaded into 3. when none exists. Offline, the error names the URL and th
 """
 from __future__ import annotations
 
-import os
 import sys
 from contextlib import redirect_stdout
 from pathlib import Path
@@ -119,7 +118,7 @@ def generation_metrics(samples: np.ndarray, reference: np.ndarray | None, *, ref
                        weights: str | Path | None, cache_dir: str | Path, splits: int = 10,
                        device: str = "cpu", batch_size: int = 64, verbose: bool = True) -> dict:
     """IS (mean, std over splits) of ``samples`` and FID to ``reference`` (None: no FID)."""
-    path = resolve_weights(weights or os.environ.get("IJAE_INCEPTION_WEIGHTS") or None, cache_dir)
+    path = resolve_weights(weights, cache_dir)
     check_weights(path)
     out = fidelity.generation_metrics(
         samples, reference, feature_extractor=FEATURE_EXTRACTOR, weights_path=path,

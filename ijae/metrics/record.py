@@ -1,23 +1,41 @@
 """Metric records: provenance (git, versions, device, time) and the table of all records.
 
-A record is one flat JSON object per run (DESIGN.md); the results table is their concatenation,
-one row per run, written by :func:`collect`.
+A record is one flat JSON object per run, its fields named in ``keys.py`` (docs/design.md);
+the results table is their concatenation, one row per run, written by :func:`collect`. Records
+are committed with the results, so they hold no host name and no absolute path inside this
+checkout or the work folder (:func:`portable_path`).
 """
 from __future__ import annotations
 
 import json
+import os
 import platform
 from datetime import datetime, timezone
 from importlib import metadata
 from pathlib import Path
 
-from ijae import UserError
+from ijae import UserError, work_dir
 from ijae.contract import METRICS, atomic_write_text
+from ijae.metrics import keys as K
 
 PACKAGES = ("torch", "torchvision", "torch-fidelity", "lpips", "ijae", "numpy")
-# identity first, then the two numbers Table 1 stands on, then the rest in record order
-LEAD_COLUMNS = ("dataset", "model", "variant", "lambda", "seed", "profile", "backend",
-                "is_mean", "is_std", "fid", "recon_metric", "recon_mean", "recon_std")
+# record fields that may hold a file path (written through portable_path)
+PATH_KEYS = (K.KEY_RUN, "feature_extractor_weights", "lpips_trunk_weights")
+WORK_PREFIX = "<work>"   # stands for the work folder (ijae.work_dir) in recorded paths
+
+
+def portable_path(path: str | Path) -> str:
+    """``path`` as a record holds it: relative to the current folder (the checkout, where the
+    workflow runs) when inside it, else ``<work>/...`` when inside the work folder; a relative
+    path or any other location is kept as given."""
+    if not Path(path).is_absolute():
+        return str(path)
+    path = Path(os.path.abspath(path))
+    for base, prefix in ((Path.cwd(), None), (Path(os.path.abspath(work_dir())), WORK_PREFIX)):
+        if path == base or base in path.parents:
+            relative = path.relative_to(base).as_posix() or "."
+            return relative if prefix is None else f"{prefix}/{relative}"
+    return str(path)
 
 
 def git_state(path: str | Path | None = None) -> dict:
@@ -33,15 +51,15 @@ def git_state(path: str | Path | None = None) -> dict:
 
         repo = git.Repo(path, search_parent_directories=True)
     except Exception:  # not a repository, no git executable, GitPython missing
-        return {"git_commit": None, "git_dirty": None}
+        return {K.KEY_GIT_COMMIT: None, K.KEY_GIT_DIRTY: None}
     try:
         if not repo.head.is_valid():
             dirty = bool(repo.untracked_files) or bool(repo.index.entries)
-            return {"git_commit": None, "git_dirty": dirty}
-        return {"git_commit": repo.head.commit.hexsha,
-                "git_dirty": repo.is_dirty(index=True, working_tree=True, untracked_files=True)}
+            return {K.KEY_GIT_COMMIT: None, K.KEY_GIT_DIRTY: dirty}
+        return {K.KEY_GIT_COMMIT: repo.head.commit.hexsha,
+                K.KEY_GIT_DIRTY: repo.is_dirty(index=True, working_tree=True, untracked_files=True)}
     except Exception:
-        return {"git_commit": None, "git_dirty": None}
+        return {K.KEY_GIT_COMMIT: None, K.KEY_GIT_DIRTY: None}
     finally:
         repo.close()
 
@@ -66,9 +84,9 @@ def device_name(device: str) -> str:
 
 
 def provenance(device: str) -> dict:
-    return {**git_state(), **versions(), "device": device, "device_name": device_name(device),
-            "hostname": platform.node(),
-            "timestamp": datetime.now(timezone.utc).isoformat(timespec="seconds")}
+    return {**git_state(), **versions(), K.KEY_DEVICE: device,
+            K.KEY_DEVICE_NAME: device_name(device),
+            K.KEY_TIMESTAMP: datetime.now(timezone.utc).isoformat(timespec="seconds")}
 
 
 def write(run: str | Path, record: dict) -> Path:
@@ -101,7 +119,7 @@ def collect(paths, out: str | Path | None = None):
     if not paths:
         raise UserError("collect: no run folders or metrics.json files given")
     table = pd.DataFrame.from_records([read(p) for p in paths])
-    lead = [c for c in LEAD_COLUMNS if c in table.columns]
+    lead = [c for c in K.LEAD_KEYS if c in table.columns]
     table = table[lead + [c for c in table.columns if c not in lead]]
     if out is not None:
         atomic_write_text(out, table.to_csv(index=False))

@@ -1,0 +1,58 @@
+"""The fields of a metric record (``RUN/metrics.json``, one row of ``metrics.csv``), by name.
+
+The record is the contract between ``ijae evaluate`` and every table and figure: code reads and
+writes its fields through these constants (torch-fidelity's ``KEY_METRIC_*`` style), never
+through string literals. Backend-specific extras (feature extractor, layers) are named in the
+backend's own module.
+"""
+
+# which run: identity, and how the method is shown in tables (from the model registry)
+KEY_DATASET = "dataset"
+KEY_MODEL = "model"
+KEY_VARIANT = "variant"
+KEY_LAMBDA = "lambda"
+KEY_SEED = "seed"
+KEY_PROFILE = "profile"
+KEY_IMAGE_SIZE = "image_size"
+KEY_LABEL = "label"                      # the method's name in tables, e.g. "AGE"
+KEY_IMPLEMENTATION = "implementation"    # native | upstream | port | port (from paper)
+
+# generation: IS over splits of the samples, FID against the train split
+KEY_BACKEND = "backend"
+KEY_GENERATION_METRIC = "generation_metric"   # what the IS column measures, in words
+KEY_METRIC_IS_MEAN = "is_mean"
+KEY_METRIC_IS_STD = "is_std"
+KEY_IS_SPLITS = "is_splits"
+KEY_IS_STD_OVER = "is_std_over"
+KEY_N_SAMPLES = "n_samples"
+KEY_METRIC_FID = "fid"
+KEY_FID_REFERENCE = "fid_reference"
+KEY_FID_REFERENCE_N = "fid_reference_n"
+
+# reconstruction: a distance between each test image and its reconstruction
+KEY_RECON_METRIC = "recon_metric"
+KEY_METRIC_RECON_MEAN = "recon_mean"
+KEY_METRIC_RECON_STD = "recon_std"
+KEY_RECON_STD_OVER = "recon_std_over"
+KEY_N_RECONSTRUCTIONS = "n_reconstructions"
+
+# provenance
+KEY_CONFIG_HASH = "config_hash"
+KEY_RUN = "run"                          # the run folder, relative (see record.portable_path)
+KEY_DEVICE = "device"
+KEY_DEVICE_NAME = "device_name"
+KEY_TIMESTAMP = "timestamp"
+KEY_WALL_TIME_S = "wall_time_s"
+KEY_GIT_COMMIT = "git_commit"
+KEY_GIT_DIRTY = "git_dirty"
+
+# what Table 1 needs of every record
+TABLE_KEYS = (KEY_MODEL, KEY_LABEL, KEY_IMPLEMENTATION, KEY_VARIANT, KEY_LAMBDA, KEY_SEED,
+              KEY_DATASET, KEY_BACKEND, KEY_GENERATION_METRIC, KEY_METRIC_IS_MEAN,
+              KEY_METRIC_IS_STD, KEY_N_SAMPLES, KEY_IS_STD_OVER, KEY_METRIC_FID, KEY_RECON_METRIC,
+              KEY_METRIC_RECON_MEAN, KEY_METRIC_RECON_STD, KEY_N_RECONSTRUCTIONS,
+              KEY_RECON_STD_OVER)
+# column order of metrics.csv: identity first, then the numbers Table 1 stands on, then the rest
+LEAD_KEYS = (KEY_DATASET, KEY_MODEL, KEY_LABEL, KEY_IMPLEMENTATION, KEY_VARIANT, KEY_LAMBDA,
+             KEY_SEED, KEY_PROFILE, KEY_BACKEND, KEY_METRIC_IS_MEAN, KEY_METRIC_IS_STD,
+             KEY_METRIC_FID, KEY_RECON_METRIC, KEY_METRIC_RECON_MEAN, KEY_METRIC_RECON_STD)

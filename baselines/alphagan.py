@@ -29,7 +29,8 @@ from pathlib import Path
 import torch
 import torch.nn as nn
 
-from baselines.base import Adapter, GitSource, import_isolated, register
+from baselines.upstream import GitSource, import_isolated
+from ijae.adapter import Adapter
 from ijae.config import require
 from ijae.nets import Encoder, Generator, ImageDiscriminator
 
@@ -171,7 +172,6 @@ class AlphaGANModel(nn.Module):
         return self.gan(x, mode="reconstruct")
 
 
-@register
 class AlphaGANAdapter(Adapter):
     name = "alphagan"
     label = "α-GAN"
@@ -180,17 +180,6 @@ class AlphaGANAdapter(Adapter):
     config_class = AlphaGANConfig
     architecture = ("λ-IJAE's G, implicit E and D_psi (+ sigmoid), the notebook's MLP code "
                     "discriminator (latent-700-700-1); default profile: width 32, latent 32 at 16x16")
-
-    def presets(self, profile: str) -> dict:
-        notebook = {"lambd": 40.0, "z_lambd": 0.0, "code_hidden": 700, "n_iter": [2, 1, 1]}
-        adam = {"lr_g": 8e-4, "lr_e": 8e-4, "lr_d": 8e-4, "betas": [0.5, 0.9]}
-        if profile == "paper":  # 10 epochs of 782 batches of 64 (the notebook's fit)
-            return {"model": {"latent_dim": 128, "width": 128, **notebook},
-                    "train": {"batch_size": 64, "steps": 10 * 782, **adam}}
-        # default (digits, CPU): lambda-IJAE's default-profile networks (width 32, latent 32) and
-        # 450 steps (a step is 2 E+G, 1 D and 1 C update: ~1.4x the cost of a lambda-IJAE step)
-        return {"model": {"latent_dim": 32, "width": 32, **notebook},
-                "train": {"batch_size": 64, "steps": 450, **adam}}
 
     def build(self, cfg, image_size: int):
         return AlphaGANModel(cfg.model, image_size, upstream_class(SOURCE.checkout(cfg)))

@@ -41,7 +41,7 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
-from baselines.base import Adapter, register
+from ijae.adapter import Adapter
 from baselines.vae import GaussianEncoder, gaussian_log_density
 from ijae.config import require
 from ijae.nets import Generator, LatentDiscriminator
@@ -152,7 +152,6 @@ class SVAE(nn.Module):
         return self.nets["G"](mu if self.cfg.reconstruct_with == "mean" else z)
 
 
-@register
 class SVAEAdapter(Adapter):
     name = "svae"
     label = "SVAE"
@@ -160,19 +159,6 @@ class SVAEAdapter(Adapter):
     config_class = SVAEConfig
     architecture = ("lambda-IJAE's ResNet E (Gaussian, no Inject Noise) and G, D_zeta as the joint "
                     "log-ratio f(x, z); default profile: width 32, latent 32 at 16x16")
-
-    def presets(self, profile: str) -> dict:
-        if profile == "paper":
-            # Appendix D sizes; the paper's CIFAR-10 optimiser is not known to us: the harness's
-            # Table 2 (Adam 1e-4, betas 0.5 / 0.9), batch 64, 100k steps (config/paper.yaml's budget).
-            return {"model": {"latent_dim": 128, "width": 128, "lam": 1.0, "sigma": 1.0},
-                    "train": {"batch_size": 64, "steps": 100_000, "d_steps": 1, "lr_g": 1e-4,
-                              "lr_e": 1e-4, "lr_d": 1e-4, "betas": [0.5, 0.9]}}
-        # Default profile (digits 16x16 on a CPU, <= 3 minutes): config/default.yaml's sizes and
-        # steps; lr 3e-4 (at 1e-4, 600 steps leave the samples noise-streaked).
-        return {"model": {"latent_dim": 32, "width": 32, "lam": 1.0, "sigma": 1.0},
-                "train": {"batch_size": 64, "steps": 600, "d_steps": 1, "lr_g": 3e-4, "lr_e": 3e-4,
-                          "lr_d": 3e-4, "betas": [0.5, 0.9]}}
 
     def build(self, cfg, image_size: int):
         return SVAE(cfg.model, image_size)

@@ -24,7 +24,7 @@ import torch
 import torch.nn as nn
 import torch.distributions as D
 
-from baselines.base import Adapter, register
+from ijae.adapter import Adapter
 from ijae.config import require
 from ijae.nets import Encoder, Generator
 
@@ -126,7 +126,6 @@ class VAE(nn.Module):
 
 
 # 4. The adapter: names, provenance, presets per profile, build; @register adds it to the registry.
-@register
 class VAEAdapter(Adapter):
     name = "vae"
     label = "VAE (resnet)"
@@ -134,18 +133,6 @@ class VAEAdapter(Adapter):
     config_class = VAEConfig
     architecture = ("lambda-IJAE's ResNet E (Table 3, no Inject Noise; mu and log-variance) and G "
                     "(Table 4) as a Gaussian VAE; default profile: width 32, latent 32 at 16x16")
-
-    def presets(self, profile: str) -> dict:
-        if profile == "paper":
-            # Appendix D sizes (latent 128, width 128) and the harness's Table 2 optimiser (Adam
-            # 1e-4, betas 0.5 / 0.9), batch 64, 100k steps: config/paper.yaml's budget for lambda-IJAE.
-            return {"model": {"latent_dim": 128, "width": 128, "sigma": 0.1},
-                    "train": {"batch_size": 64, "steps": 100_000, "lr_g": 1e-4, "lr_e": 1e-4,
-                              "betas": [0.5, 0.9]}}
-        # Default profile (digits 16x16 on a CPU, <= 3 minutes): config/default.yaml's sizes;
-        # Adam 1e-3 with betas 0.9 / 0.999 and 1200 steps (ours: converges within the budget).
-        return {"model": {"latent_dim": 32, "width": 32, "sigma": 0.1},
-                "train": {"batch_size": 64, "steps": 1200, "lr_g": 1e-3, "lr_e": 1e-3, "betas": [0.9, 0.999]}}
 
     def build(self, cfg, image_size: int):
         return VAE(cfg.model, image_size)

@@ -7,6 +7,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from pathlib import Path
 
 
 def _cmd_nets(args) -> int:
@@ -22,7 +23,7 @@ def _cmd_nets(args) -> int:
 
 
 def _cmd_train(args) -> int:
-    from ijae import config, train
+    from ijae import config, registry
 
     overrides = list(args.set)
     if args.steps is not None:
@@ -32,7 +33,8 @@ def _cmd_train(args) -> int:
     if args.checkpoint_every is not None:
         overrides.append(f"train.checkpoint_every={args.checkpoint_every}")
     cfg = config.load(args.config, overrides, model=args.model)
-    train.train(cfg, args.out, resume=args.resume)
+    # the adapter's own train: the generic loop for most, e.g. AGE's released weights otherwise
+    registry.get_adapter(cfg.model.name).train(cfg, Path(args.out), resume=args.resume)
     return 0
 
 
@@ -90,7 +92,7 @@ def _cmd_pareto(args) -> int:
 
 
 def _cmd_models(args) -> int:
-    from baselines.base import all_adapters
+    from ijae.registry import all_adapters
 
     rows = [{"name": a.name, "label": a.label, "kind": a.kind,
              "source": a.source.url if a.source else None,

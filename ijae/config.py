@@ -17,7 +17,7 @@ from pathlib import Path
 
 import yaml
 
-from ijae import UserError
+from ijae import UserError, registry
 
 
 class ConfigError(UserError, ValueError):
@@ -136,14 +136,6 @@ class EvalConfig:
                "inception or digits")
 
 
-# Model sections by name; baseline adapters add theirs with register_model_config.
-MODEL_CONFIGS: dict[str, type] = {"ijae": IJAEConfig}
-
-
-def register_model_config(name: str, cls: type) -> None:
-    MODEL_CONFIGS[name] = cls
-
-
 @dataclass
 class RunConfig:
     profile: str = "paper"
@@ -221,21 +213,15 @@ def from_dict(raw: dict) -> RunConfig:
         raise ConfigError(f"unknown config key {unknown[0]}; the top level takes: {', '.join(top)}")
     model_raw = dict(raw.get("model") or {})
     name = model_raw.get("name", "ijae")
-    if name not in MODEL_CONFIGS:
-        _load_adapters()
-    require(name in MODEL_CONFIGS, "model.name", name, f"one of {sorted(MODEL_CONFIGS)}")
+    names = registry.registered_names()
+    require(name in names, "model.name", name, f"one of {names}")
     cfg = RunConfig(
         profile=_coerce(raw.get("profile", "paper"), str, "profile"),
         seed=_coerce(raw.get("seed", 0), int, "seed"),
-        model=build_section(MODEL_CONFIGS[name], model_raw, "model"),
+        model=build_section(registry.get_adapter(name).config_class, model_raw, "model"),
         **{k: build_section(cls, raw.get(k), k) for k, cls in SECTIONS.items()},
     )
     return cfg
-
-
-def _load_adapters() -> None:
-    """Baseline adapters register their model sections on import (baselines/ registry)."""
-    import baselines  # noqa: F401
 
 
 def apply_overrides(raw: dict, overrides: list[str]) -> dict:
@@ -255,8 +241,8 @@ def apply_overrides(raw: dict, overrides: list[str]) -> dict:
 
 
 def load(path: str | Path, overrides: list[str] | None = None, model: str | None = None) -> RunConfig:
-    """Load a config file; ``model`` swaps in another method with that adapter's presets for the
-    file's profile (its model section replaces the file's); ``overrides`` apply last."""
+    """Load a config file; ``model`` swaps in another method with its preset for the file's
+    profile (see :func:`with_model`); ``overrides`` apply last."""
     path = Path(path)
     if not path.is_file():
         raise ConfigError(f"config file {path} does not exist")
@@ -269,9 +255,33 @@ def load(path: str | Path, overrides: list[str] | None = None, model: str | None
 def with_model(raw: dict, model: str) -> dict:
     from baselines.base import get_adapter
 
-    presets = get_adapter(model).presets(raw.get("profile", "paper"))
-    raw = {**raw, "model": {"name": model, **presets.get("model", {})}}
-    for section, values in presets.items():
+
+def load_preset(profile: str, model: str) -> dict:
+    """Model ``model``'s preset for ``profile`` ({} when it has none), validated like a config:
+    a bad key or value is a ConfigError naming the file and the key."""
+    path = PRESETS / profile / f"{model}.yaml"
+    if not path.is_file():
+        return {}
+    try:
+        preset = yaml.safe_load(path.read_text()) or {}
+        require(isinstance(preset, dict), "(top level)", preset, "a mapping of sections")
+        model_section = preset.get("model") or {}
+        require(isinstance(model_section, dict), "model", model_section, "a mapping")
+        require("name" not in model_section, "model.name", model_section.get("name"),
+                f"no name (the file name gives it: {model})")
+        from_dict({**preset, "profile": profile, "model": {**model_section, "name": model}})
+    except (ConfigError, yaml.YAMLError) as error:
+        raise ConfigError(f"preset {path}: {error}") from None
+    return preset
+
+
+def with_model(raw: dict, model: str) -> dict:
+    """``raw`` with model ``model`` and its preset for ``raw``'s profile: the preset's model
+    section replaces the file's, its other sections update the file's."""
+    registry.get_adapter(model)  # an unknown name is named here, before the preset is looked up
+    preset = load_preset(raw.get("profile", "paper"), model)
+    raw = {**raw, "model": {"name": model, **(preset.get("model") or {})}}
+    for section, values in preset.items():
         if section != "model":
             raw[section] = {**(raw.get(section) or {}), **values}
     return raw

@@ -27,6 +27,7 @@ from ijae.contract import CHECKPOINT, CONFIG, atomic_write_text
 from ijae.data import load_dataset
 from ijae.device import resolve_device
 
+from ijae.registry import build_model
 LOSSES = "losses.csv"
 # Keys that may change when a run is resumed (extend it, checkpoint more often, log differently).
 RESUMABLE_CHANGES = {"train.steps", "train.checkpoint_every", "train.log_every"}
@@ -88,13 +89,6 @@ class LossLog:
             for step, row in zip(steps, table.tolist()):
                 handle.write(",".join([str(step)] + [f"{v:.6g}" for v in row]) + "\n")
         return dict(zip(self.names[1:], table[-1].tolist()))
-
-
-def build_model(cfg, image_size: int):
-    """The trainable model ``cfg.model.name`` names (lambda-IJAE or a baseline adapter's)."""
-    from baselines.base import get_adapter
-
-    return get_adapter(cfg.model.name).build(cfg, image_size)
 
 
 def train(cfg, out: str | Path, resume: bool = False) -> Path:

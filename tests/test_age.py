@@ -12,12 +12,14 @@ from types import SimpleNamespace
 import pytest
 import torch
 
-from baselines import age
-from baselines.base import get_adapter
+from baselines import age, age_weights
+from conftest import REPO
 from ijae import UserError, checkpoint, config
+from ijae.cli import main
 from ijae.config import ConfigError
 from ijae.contract import CHECKPOINT
 from ijae.export import export_run
+from ijae.registry import get_adapter
 from ijae.train import train
 from conftest import adapter_config, assert_same_run, upstream_clone
 
@@ -47,12 +49,13 @@ def test_config_names_a_bad_update_plan():
 
 
 def test_paper_preset_is_the_readme_cifar10_command():
-    p = get_adapter("age").presets("paper")
-    assert p["model"]["e_updates"] == "1;KL_fake:1,KL_real:1,match_z:0,match_x:10"
-    assert p["model"]["g_updates"] == "2;KL_fake:1,match_z:1000,match_x:0"
-    assert p["model"]["latent_dim"] == 128 and p["model"]["net"] == "dcgan32px"
-    assert p["train"]["lr_e"] == p["train"]["lr_g"] == 2e-4 and p["train"]["betas"] == [0.5, 0.999]
-    assert p["train"]["steps"] == 150 * 781 and p["model"]["lr_drop_steps"] == [39 * 781, 79 * 781, 119 * 781]
+    cfg = config.load(REPO / "config" / "paper.yaml", model="age")
+    m, t = cfg.model, cfg.train
+    assert m.e_updates == "1;KL_fake:1,KL_real:1,match_z:0,match_x:10"
+    assert m.g_updates == "2;KL_fake:1,match_z:1000,match_x:0"
+    assert (m.latent_dim, m.net, m.ngf, m.ndf, m.noise) == (128, "dcgan32px", 64, 64, "sphere")
+    assert t.lr_e == t.lr_g == 2e-4 and t.betas == [0.5, 0.999] and t.batch_size == 64
+    assert t.steps == 150 * 781 and m.lr_drop_steps == [39 * 781, 79 * 781, 119 * 781]
 
 
 # Stand-ins written for this test (not upstream code): classes with upstream's module paths and
@@ -166,7 +169,7 @@ def test_released_whole_module_pickle_loads_into_a_fresh_network(standin, tmp_pa
     save_whole_module(trained, path, style, monkeypatch)
     _drop_models_modules()                      # the loader must not need (nor import) upstream code
     fresh = build(opt)
-    info = age.copy_released(path, fresh)
+    info = age_weights.copy_released(path, fresh)
     assert "models" not in sys.modules
     assert info["class"] == f"models.base._net{net}_Base"
     if net == "E":
@@ -180,14 +183,14 @@ def test_released_file_that_does_not_fit_is_named(standin, tmp_path, monkeypatch
     save_whole_module(small, path, "pytorch-0.2", monkeypatch)
     wider = standin._netE(SimpleNamespace(nz=16, ngf=4, ndf=8, nc=3, ngpu=1, noise="sphere"))
     with pytest.raises(UserError, match="shapes .*main.0.weight"):
-        age.copy_released(path, wider)
+        age_weights.copy_released(path, wider)
 
 
 def test_loader_refuses_globals_outside_its_allowlist(tmp_path):
     path = tmp_path / "evil.pth"
     torch.save({"w": torch.zeros(2), "f": os.system}, path, _use_new_zipfile_serialization=False)
     with pytest.raises(UserError, match="unexpected global .*system"):
-        age.load_released(path)
+        age_weights.load_released(path)
 
 
 # ---- with the upstream code (a clone or mirror) -----------------------------------------------
@@ -232,15 +235,16 @@ def test_real_upstream_module_pickle_roundtrip(clone, tmp_path, monkeypatch):
     for name in age.upstream(clone):
         monkeypatch.delitem(sys.modules, name)
     fresh = get_adapter("age").build(cfg, 16)
-    age.copy_released(tmp_path / "e.pth", fresh.E)
-    age.copy_released(tmp_path / "g.pth", fresh.G)
+    age_weights.copy_released(tmp_path / "e.pth", fresh.E)
+    age_weights.copy_released(tmp_path / "g.pth", fresh.G)
     assert_same_weights(trained, fresh)
 
 
 def test_pretrained_mode_writes_a_checkpoint_that_exports(clone, tmp_path, monkeypatch):
-    released = age.RELEASED["cifar10"]["model"]
+    released = age_weights.RELEASED["cifar10"]["model"]
     overrides = [f"model.{k}={v}" for k, v in released.items()]
-    cfg = age_config("model.pretrained=true", f"model.pretrained_path={tmp_path / 'released'}", *overrides)
+    plain = age_config(f"model.pretrained_path={tmp_path / 'released'}", *overrides)
+    cfg = config.from_dict(config.apply_overrides(plain.to_dict(), ["model.pretrained=true"]))
     authors = get_adapter("age").build(cfg, 16)
     randomize(authors, seed=4)
     (tmp_path / "released").mkdir()
@@ -252,7 +256,11 @@ def test_pretrained_mode_writes_a_checkpoint_that_exports(clone, tmp_path, monke
     for name in age.upstream(clone):
         monkeypatch.delitem(sys.modules, name)
 
-    run = get_adapter("age").train(cfg, tmp_path / "run")
+    # through the command line, as the workflow runs it (issue 11): the CLI must reach AGE's own
+    # train; the generic loop would train 2 steps from scratch and write no pretrained.json
+    (tmp_path / "age.yaml").write_text(config.dump(plain))
+    run = tmp_path / "run"
+    assert main(["train", str(tmp_path / "age.yaml"), "--out", str(run), "--set", "model.pretrained=true"]) == 0
     state = checkpoint.load(run / CHECKPOINT)
     assert state["step"] == 0 and set(state) >= {"step", "model", "optimizers", "rng", "config"}
     record = json.loads((run / "pretrained.json").read_text())
@@ -265,7 +273,7 @@ def test_pretrained_mode_writes_a_checkpoint_that_exports(clone, tmp_path, monke
     samples, recons = export_run(run, seed=1)
     assert samples.is_file() and recons.is_file()
 
-    entry = age.RELEASED["cifar10"]["files"]["E"]          # a pinned checksum is verified
+    entry = age_weights.RELEASED["cifar10"]["files"]["E"]          # a pinned checksum is verified
     monkeypatch.setitem(entry, "sha256", "0" * 64)
     with pytest.raises(UserError, match="sha256 .*expected 0{64}"):
         get_adapter("age").train(cfg, tmp_path / "run2")

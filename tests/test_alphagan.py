@@ -9,12 +9,12 @@ import pytest
 import torch
 
 from baselines import alphagan
-from baselines.base import get_adapter
 from ijae import config
 from ijae.config import ConfigError
 from ijae.nets import Encoder, Generator, ImageDiscriminator
+from ijae.registry import get_adapter
 from ijae.train import train
-from conftest import adapter_config, assert_same_run, upstream_clone
+from conftest import REPO, adapter_config, assert_same_run, upstream_clone
 
 
 def test_adapter_is_registered_as_upstream_at_the_pinned_commit():
@@ -26,11 +26,12 @@ def test_adapter_is_registered_as_upstream_at_the_pinned_commit():
 
 
 def test_paper_preset_is_the_cifar_notebook():
-    p = get_adapter("alphagan").presets("paper")
-    assert (p["model"]["latent_dim"], p["model"]["lambd"], p["model"]["z_lambd"]) == (128, 40.0, 0.0)
-    assert p["model"]["n_iter"] == [2, 1, 1] and p["model"]["code_hidden"] == 700
-    assert p["train"]["lr_g"] == p["train"]["lr_d"] == 8e-4 and p["train"]["betas"] == [0.5, 0.9]
-    assert p["train"]["batch_size"] == 64 and p["train"]["steps"] == 10 * 782
+    cfg = config.load(REPO / "config" / "paper.yaml", model="alphagan")
+    m, t = cfg.model, cfg.train
+    assert (m.latent_dim, m.lambd, m.z_lambd) == (128, 40.0, 0.0)
+    assert m.n_iter == [2, 1, 1] and m.code_hidden == 700
+    assert t.lr_g == t.lr_e == t.lr_d == 8e-4 and t.betas == [0.5, 0.9]
+    assert t.batch_size == 64 and t.steps == 10 * 782
 
 
 def test_config_names_a_bad_schedule():

@@ -5,7 +5,7 @@ from types import SimpleNamespace
 import git
 import pytest
 
-from baselines.base import GitSource, SourceError, import_isolated
+from baselines.upstream import GitSource, SourceError, import_isolated
 
 ENV = "IJAE_SOURCE_TESTPROJ"
 ACTOR = git.Actor("test", "test@example.com")

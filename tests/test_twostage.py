@@ -8,6 +8,7 @@ import torch
 import torch.distributions as D
 
 from baselines import twostage as ts
+from baselines import twostage_nets as nets
 from ijae import train as train_mod
 from ijae.contract import CHECKPOINT
 from conftest import adapter_config, assert_same_run, tiny_config
@@ -70,7 +71,7 @@ def test_stage2_loss_is_the_gaussian_negative_elbo_on_latents():
 
 
 def test_second_stage_mlp_matches_the_repo_shape():
-    enc, dec = ts.SecondEncoder(64, 1024, 3), ts.SecondDecoder(64, 1024, 3)
+    enc, dec = nets.SecondEncoder(64, 1024, 3), nets.SecondDecoder(64, 1024, 3)
     # 64 -> 1024 -> 1024 -> 1024, heads on concat([input, t]) (1088 -> 64), plus log gamma_z
     fcs = (64 * 1024 + 1024) + 2 * (1024 * 1024 + 1024)
     assert sum(p.numel() for p in enc.parameters()) == fcs + 2 * (1088 * 64 + 64)
@@ -80,7 +81,7 @@ def test_second_stage_mlp_matches_the_repo_shape():
 def test_infogan_weights_match_the_repo_layer_list():
     # at 32x32, latent 64 (two_stage_vae_model.py Infogan): conv 3->64 4x4, conv 64->128 4x4, BN,
     # fc 8192->1024, BN, fc 1024->128 | fc 64->1024, BN, fc 1024->8192, BN, deconv 128->64, BN, deconv 64->3
-    enc, dec = ts.InfoganEncoder(64, 32), ts.InfoganDecoder(64, 32)
+    enc, dec = nets.InfoganEncoder(64, 32), nets.InfoganDecoder(64, 32)
     n = lambda m: sum(p.numel() for p in m.parameters())  # noqa: E731
     assert n(enc) == (3 * 64 * 16 + 64) + (64 * 128 * 16 + 128) + 256 + (8192 * 1024 + 1024) + 2048 + (1024 * 128 + 128)
     assert n(dec) == ((64 * 1024 + 1024) + 2048 + (1024 * 8192 + 8192) + 2 * 8192 + (128 * 64 * 16 + 64) + 128
@@ -93,7 +94,7 @@ def test_infogan_weights_match_the_repo_layer_list():
 def test_same_transposed_conv_is_the_adjoint_of_the_same_strided_conv(k):
     """TF's conv2d_transpose(SAME) is the gradient of conv2d(SAME): <conv x, y> = <x, conv^T y>."""
     torch.manual_seed(0)
-    conv, convt = ts.SameConv(3, 5, k, stride=2), ts.SameConvTranspose(5, 3, k, 2)
+    conv, convt = nets.SameConv(3, 5, k, stride=2), nets.SameConvTranspose(5, 3, k, 2)
     with torch.no_grad():
         convt.weight.copy_(conv.weight)
         conv.bias.zero_()
@@ -105,7 +106,7 @@ def test_same_transposed_conv_is_the_adjoint_of_the_same_strided_conv(k):
 
 def test_resnet_networks_map_the_image_size():
     cfg = small_cfg(network="resnet", num_scale=4)
-    enc, dec = ts.ResnetEncoder(cfg, 16), ts.ResnetDecoder(cfg, 16)
+    enc, dec = nets.ResnetEncoder(cfg, 16), nets.ResnetDecoder(cfg, 16)
     mu, sd, logsd = enc(torch.rand(3, 3, 16, 16))
     assert mu.shape == sd.shape == (3, 4) and torch.allclose(sd.log(), logsd)
     out = dec(torch.randn(3, 4))

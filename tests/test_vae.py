@@ -7,9 +7,10 @@ import torch
 import torch.distributions as D
 
 from baselines import vae as vae_mod
-from baselines.base import get_adapter
+from ijae import config
 from ijae.nets import Encoder
-from conftest import tiny_config
+from ijae.registry import get_adapter
+from conftest import REPO, tiny_config
 
 
 def small(**kw) -> vae_mod.VAE:
@@ -72,5 +73,8 @@ def test_train_step_updates_both_networks_and_reconstruct_modes():
 def test_presets_fit_the_profiles():
     adapter = get_adapter("vae")
     assert adapter.kind == "port (from paper)" and adapter.source is None
-    assert adapter.presets("paper")["model"]["latent_dim"] == 128
-    assert adapter.presets("default")["model"]["width"] == 32
+    paper = config.load(REPO / "config" / "paper.yaml", model="vae")
+    default = config.load(REPO / "config" / "default.yaml", model="vae")
+    assert (paper.model.latent_dim, paper.model.width, paper.train.steps) == (128, 128, 100_000)
+    assert (default.model.latent_dim, default.model.width, default.train.steps) == (32, 32, 1200)
+    assert (default.train.lr_g, default.train.betas, default.data.dataset) == (1e-3, [0.9, 0.999], "digits")

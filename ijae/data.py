@@ -1,5 +1,7 @@
 """Datasets as uint8 [N, H, W, 3] arrays with a fixed train / test split.
 
+Downloads go to ``data.root``, by default the work folder's ``data/`` (``ijae.data_dir``).
+
 - ``cifar10``: torchvision's download into ``root``, or a local copy (``local_path``: the
   ``cifar-10-python.tar.gz`` archive or a folder holding ``cifar-10-batches-py``). Test = test batch.
 - ``tinyimagenet``: the official ``tiny-imagenet-200.zip``, or a local folder / zip; 64x64;
@@ -20,7 +22,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from ijae import UserError
+from ijae import UserError, data_dir
 from ijae.config import DataConfig
 from ijae.contract import atomic_write_bytes
 
@@ -97,6 +99,11 @@ def _synthetic(cfg: DataConfig) -> Dataset:
     return Dataset("synthetic", images[:k], images[k:], labels[:k], labels[k:])
 
 
+def dataset_root(cfg: DataConfig) -> Path:
+    """``data.root``, else the work folder's data/ (env IJAE_WORK moves it with everything else)."""
+    return Path(cfg.root) if cfg.root else data_dir()
+
+
 def _offline_message(name: str, url: str, root: Path, expected: str, error: Exception) -> str:
     return (f"{name} is not in {root} and could not be downloaded from {url} ({error}). "
             f"On a machine without network, download {url} elsewhere and either put it at "
@@ -107,7 +114,7 @@ def _cifar10(cfg: DataConfig) -> Dataset:
     from torchvision.datasets import CIFAR10
     from torchvision.datasets.utils import extract_archive
 
-    root = Path(cfg.root)
+    root = dataset_root(cfg)
     download = cfg.download
     if cfg.local_path:
         local = Path(cfg.local_path)
@@ -130,7 +137,7 @@ def _cifar10(cfg: DataConfig) -> Dataset:
 
 
 def _tinyimagenet(cfg: DataConfig) -> Dataset:
-    root = Path(cfg.root)
+    root = dataset_root(cfg)
     cache = root / "tinyimagenet.npz"
     if cache.is_file() and not cfg.local_path:
         with np.load(cache) as d:

@@ -57,6 +57,19 @@ def test_offline_cifar_names_the_file_and_where_to_put_it(tmp_path, monkeypatch)
         assert str(tmp_path / "cifar-10-python.tar.gz") in message and "data.local_path" in message
 
 
+def test_datasets_follow_the_work_folder_unless_a_root_is_given(tmp_path, monkeypatch):
+    """data.root null (the default) means <work folder>/data: IJAE_WORK moves the datasets with
+    the runs, clones and caches; a config that names a root keeps it."""
+    monkeypatch.setenv("IJAE_WORK", str(tmp_path / "scratch"))
+    assert DataConfig().root is None
+    with pytest.raises(DataError) as info:
+        load_dataset(DataConfig(dataset="tinyimagenet", download=False))
+    assert str(tmp_path / "scratch" / "data" / "tiny-imagenet-200.zip") in str(info.value)
+    with pytest.raises(DataError) as info:
+        load_dataset(DataConfig(dataset="tinyimagenet", root=str(tmp_path / "mine"), download=False))
+    assert str(tmp_path / "mine" / "tiny-imagenet-200.zip") in str(info.value)
+
+
 def test_missing_local_copy_is_named(tmp_path):
     with pytest.raises(DataError, match="data.local_path .*nowhere.* does not exist"):
         load_dataset(DataConfig(dataset="cifar10", local_path=str(tmp_path / "nowhere")))

@@ -10,6 +10,7 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import json
+import math
 import types
 import typing
 from dataclasses import dataclass, field
@@ -32,7 +33,7 @@ def require(ok: bool, key: str, value, expected: str) -> None:
 @dataclass
 class DataConfig:
     dataset: str = "cifar10"          # cifar10 | tinyimagenet | digits | synthetic
-    root: str | None = None           # download / cache folder; null: <work folder>/data
+    root: str = "work/data"           # download / cache folder
     local_path: str | None = None     # an existing local copy (folder or archive); skips download
     download: bool = True
     image_size: int | None = None     # resize to this; None keeps the dataset's own size
@@ -101,17 +102,29 @@ class TrainConfig:
     device: str = "auto"              # auto | cpu | cuda | cuda:N
     bf16: bool = False                # bf16 autocast (CUDA only)
     channels_last: bool = False       # channels_last memory format (CUDA only)
+    adam_impl: str = "auto"           # auto | fused | foreach | plain; auto: fused on CUDA, torch's default on CPU
+    cuda_graphs: bool = False         # capture the whole lambda-IJAE step in a CUDA graph (CUDA only;
+                                      # off until measured on a GPU, see bench/train_step.py)
+    compile: str = "none"             # none | default | reduce-overhead: torch.compile each network
 
     def validate(self, key: str) -> None:
         for name in ("batch_size", "steps", "d_steps", "checkpoint_every", "log_every"):
             require(getattr(self, name) > 0, f"{key}.{name}", getattr(self, name), "a positive integer")
         for name in ("lr_g", "lr_e", "lr_d"):
-            require(getattr(self, name) > 0, f"{key}.{name}", getattr(self, name), "> 0")
+            value = getattr(self, name)
+            require(math.isfinite(value) and value > 0, f"{key}.{name}", value, "a finite number > 0")
         require(len(self.betas) == 2 and all(0 <= b < 1 for b in self.betas), f"{key}.betas",
                self.betas, "two numbers in [0, 1)")
-        require(self.weight_decay >= 0, f"{key}.weight_decay", self.weight_decay, ">= 0")
+        require(math.isfinite(self.weight_decay) and self.weight_decay >= 0, f"{key}.weight_decay",
+               self.weight_decay, "a finite number >= 0")
+        require(self.adam_impl in ADAM_IMPLS, f"{key}.adam_impl", self.adam_impl, " | ".join(ADAM_IMPLS))
+        require(self.compile in COMPILE_MODES, f"{key}.compile", self.compile, " | ".join(COMPILE_MODES))
         require(self.device == "auto" or self.device == "cpu" or self.device.startswith("cuda"),
                f"{key}.device", self.device, "auto, cpu, cuda or cuda:N")
+
+
+ADAM_IMPLS = ("auto", "fused", "foreach", "plain")
+COMPILE_MODES = ("none", "default", "reduce-overhead")
 
 
 @dataclass

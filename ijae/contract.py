@@ -34,7 +34,7 @@ def atomic_write_bytes(path: str | Path, data: bytes) -> None:
     """Write to a temporary file beside ``path``, fsync, then rename: a crash leaves the old file."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")  # TEMP_GLOB
     try:
         os.fchmod(fd, 0o644)  # mkstemp's 0600 would hide results from collaborators
         with os.fdopen(fd, "wb") as handle:
@@ -45,6 +45,18 @@ def atomic_write_bytes(path: str | Path, data: bytes) -> None:
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
+
+
+TEMP_GLOB = ".*.tmp"   # the names atomic_write_bytes gives its temporary files
+
+
+def remove_stale_temps(folder: str | Path) -> list[Path]:
+    """Delete temporary files a killed atomic write left in ``folder``; call it only while no
+    other process can be writing there (ijae.runlock holds the folder). Returns what was removed."""
+    stale = [p for p in Path(folder).glob(TEMP_GLOB) if p.is_file()]
+    for p in stale:
+        p.unlink(missing_ok=True)
+    return stale
 
 
 def atomic_write_text(path: str | Path, text: str) -> None:

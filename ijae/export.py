@@ -13,7 +13,7 @@ import numpy as np
 import torch
 from tqdm import tqdm
 
-from ijae import UserError, checkpoint, config as config_mod
+from ijae import UserError, checkpoint, config as config_mod, runlock
 from ijae.contract import CHECKPOINT, CONFIG, RECONSTRUCTIONS, SAMPLES, save_reconstructions, save_samples
 from ijae.data import image_size, load_dataset, to_tensor, to_uint8
 from ijae.device import resolve_device
@@ -34,10 +34,20 @@ def load_model(run: Path, device: torch.device):
 
 def export_run(run: str | Path, n_samples: int | None = None, n_reconstructions: int | None = None,
                seed: int = 0, device: str = "auto") -> tuple[Path, Path]:
+    """Write ``run``'s samples.npz and reconstructions.npz, holding the run folder's lock."""
+    for name, value in (("n_samples", n_samples), ("n_reconstructions", n_reconstructions)):
+        if value is not None and value < 1:
+            raise UserError(f"--{name.replace('_', '-')} {value}: expected a positive integer "
+                            "(leave it out for the config's export value)")
     run = Path(run)
-    dev = resolve_device(device)
+    with runlock.hold(run, "export"):
+        return _export(run, n_samples, n_reconstructions, seed, resolve_device(device))
+
+
+def _export(run: Path, n_samples: int | None, n_reconstructions: int | None, seed: int,
+            dev: torch.device) -> tuple[Path, Path]:
     cfg, model = load_model(run, dev)
-    n_samples = n_samples or cfg.export.n_samples
+    n_samples = n_samples if n_samples is not None else cfg.export.n_samples
     batch = cfg.export.batch_size
     test = load_dataset(cfg.data).test
     n_rec = min(n_reconstructions or cfg.export.n_reconstructions or len(test), len(test))
@@ -45,15 +55,27 @@ def export_run(run: str | Path, n_samples: int | None = None, n_reconstructions:
     devices = [dev.index or 0] if dev.type == "cuda" else []
     with torch.random.fork_rng(devices=devices):
         torch.manual_seed(seed)
-        samples = np.concatenate([to_uint8(model.sample(min(batch, n_samples - i), _like(dev)))
+        samples = np.concatenate([finite_uint8(run, "samples",
+                                               model.sample(min(batch, n_samples - i), _like(dev)))
                                   for i in tqdm(range(0, n_samples, batch), desc="samples",
                                                 file=sys.stderr, disable=None)])
-        recons = np.concatenate([to_uint8(model.reconstruct(to_tensor(originals[i:i + batch]).to(dev)))
+        recons = np.concatenate([finite_uint8(run, "reconstructions",
+                                              model.reconstruct(to_tensor(originals[i:i + batch]).to(dev)))
                                  for i in range(0, n_rec, batch)])
     save_samples(run / SAMPLES, samples)
     save_reconstructions(run / RECONSTRUCTIONS, originals, recons)
     save_grids(run, samples, originals, recons)
     return run / SAMPLES, run / RECONSTRUCTIONS
+
+
+def finite_uint8(run: Path, what: str, images: torch.Tensor) -> np.ndarray:
+    """to_uint8, refusing NaN / inf (which would become plausible-looking black images)."""
+    bad = int((~torch.isfinite(images)).sum())
+    if bad:
+        raise UserError(f"{run}: the model's {what} hold {bad} NaN or inf value(s) in a batch of "
+                        f"{len(images)}; its weights are broken, nothing was exported (retrain, "
+                        "e.g. with a lower learning rate)")
+    return to_uint8(images)
 
 
 def _like(device: torch.device) -> torch.Tensor:

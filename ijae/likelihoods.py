@@ -11,6 +11,7 @@ Images are float NCHW tensors; every sampler draws from torch's global RNG (or `
 """
 from __future__ import annotations
 
+import functools
 import math
 
 import torch
@@ -25,10 +26,17 @@ def shift_size_probabilities(max_shift: int) -> torch.Tensor:
     return weights / weights.sum()
 
 
+@functools.lru_cache(maxsize=None)
+def _shift_size_probabilities_on(max_shift: int, device: torch.device) -> torch.Tensor:
+    """Made once per device: a host-to-device copy every step would stall the GPU stream (and
+    cannot be captured in a CUDA graph)."""
+    return shift_size_probabilities(max_shift).to(device=device, dtype=torch.float32)
+
+
 def sample_shifts(n: int, max_shift: int, device=None, generator: torch.Generator | None = None):
     """Directions (indices into DIRECTIONS) and sizes, each a long tensor [n]."""
     directions = torch.randint(0, 4, (n,), generator=generator, device=device)
-    probs = shift_size_probabilities(max_shift).to(device=device, dtype=torch.float32)
+    probs = _shift_size_probabilities_on(max_shift, torch.device(device or "cpu"))
     sizes = torch.multinomial(probs, n, replacement=True, generator=generator)
     return directions, sizes
 

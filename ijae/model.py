@@ -16,6 +16,10 @@ DISCRIMINATORS = ("D_psi", "D_tau", "D_zeta")
 
 
 class IJAE(nn.Module):
+    # train_step has no host-side branch on tensor values, no .item() and no host-to-device copy,
+    # so train.cuda_graphs may capture it whole (ijae/accel.py).
+    graph_safe = True
+
     def __init__(self, model_cfg, image_size: int):
         super().__init__()
         self.cfg = model_cfg

@@ -10,7 +10,8 @@ update of G and E, each on a fresh batch. Batches are drawn i.i.d. from the trai
 dedicated generator, so the data order is part of the saved RNG state. On CPU a run killed at
 any point and resumed with ``--resume`` ends bit-identical to an uninterrupted one.
 
-Run folder: config.yaml (resolved config), checkpoint.pt, losses.csv (one row per step).
+Run folder: config.yaml (resolved config), checkpoint.pt, losses.csv (one row per step), .lock
+(held while a process works on the folder, ijae/runlock.py). Speed options: ijae/accel.py.
 """
 from __future__ import annotations
 
@@ -22,15 +23,17 @@ import torch
 import yaml
 from tqdm import tqdm
 
-from ijae import UserError, checkpoint, config as config_mod
+from ijae import UserError, accel, checkpoint, config as config_mod, runlock
 from ijae.contract import CHECKPOINT, CONFIG, atomic_write_text
 from ijae.data import load_dataset
 from ijae.device import resolve_device
-
 from ijae.registry import build_model
+
 LOSSES = "losses.csv"
 # Keys that may change when a run is resumed (extend it, checkpoint more often, log differently).
-RESUMABLE_CHANGES = {"train.steps", "train.checkpoint_every", "train.log_every"}
+# The speed options (accel.py) change no arithmetic beyond rounding, so they may change too.
+RESUMABLE_CHANGES = {"train.steps", "train.checkpoint_every", "train.log_every", "train.adam_impl",
+                     "train.cuda_graphs", "train.compile"}
 
 
 class TrainingError(UserError, RuntimeError):
@@ -59,8 +62,10 @@ def _check_resumable(cfg, run: Path) -> None:
 class LossLog:
     """Per-step losses kept on the device and written to CSV in chunks (one sync per flush)."""
 
-    def __init__(self, path: Path, names: list[str], resume_step: int | None):
+    def __init__(self, path: Path, names: list[str], resume_step: int | None,
+                 checkpoint_path: Path | None = None):
         self.path, self.names, self.pending = path, ["step", *names], []
+        self.checkpoint_path = checkpoint_path or path.parent / CHECKPOINT
         if resume_step is None or not path.is_file():
             atomic_write_text(path, ",".join(self.names) + "\n")
         else:  # drop rows written after the checkpoint (and any line cut short by a kill)
@@ -83,8 +88,9 @@ class LossLog:
         if len(bad):
             row, col = bad[0].tolist()
             raise TrainingError(f"non-finite loss at step {steps[row]}: {self.names[col + 1]} = "
-                                f"{table[row, col].item()}; training stopped, the last checkpoint is "
-                                "intact (try a lower learning rate or train.bf16=false)")
+                                f"{table[row, col].item()}; training stopped. "
+                                f"{checkpoint.describe(self.checkpoint_path)} "
+                                "(try a lower learning rate or train.bf16=false)")
         with self.path.open("a") as handle:
             for step, row in zip(steps, table.tolist()):
                 handle.write(",".join([str(step)] + [f"{v:.6g}" for v in row]) + "\n")
@@ -92,8 +98,15 @@ class LossLog:
 
 
 def train(cfg, out: str | Path, resume: bool = False) -> Path:
-    """Train the model ``cfg`` describes into run folder ``out``; returns the folder."""
+    """Train the model ``cfg`` describes into run folder ``out``; returns the folder. The folder
+    is locked for the whole run (ijae.runlock): a second process on it fails at once."""
     run = Path(out)
+    with runlock.hold(run, "train", create=True):
+        _train(cfg, run, resume)
+    return run
+
+
+def _train(cfg, run: Path, resume: bool) -> None:
     t = cfg.train
     device = resolve_device(t.device)
     has_checkpoint = (run / CHECKPOINT).is_file()
@@ -102,50 +115,55 @@ def train(cfg, out: str | Path, resume: bool = False) -> Path:
                         "or choose another --out")
     if has_checkpoint:
         _check_resumable(cfg, run)
-    run.mkdir(parents=True, exist_ok=True)
-    atomic_write_text(run / CONFIG, config_mod.dump(cfg))
     if t.bf16 and device.type != "cuda":
         print("ijae train: train.bf16 applies on CUDA only; training in float32", file=sys.stderr)
 
     torch.manual_seed(cfg.seed)
-    data_generator = torch.Generator().manual_seed(cfg.seed + 1)
-    data = torch.from_numpy(load_dataset(cfg.data).train).to(device)
-    model = build_model(cfg, data.shape[1]).to(device)
     memory_format = torch.channels_last if t.channels_last and device.type == "cuda" else torch.contiguous_format
+    sampler = accel.BatchSampler(load_dataset(cfg.data).train, t.batch_size, cfg.seed + 1, device,
+                                 memory_format)
+    model = build_model(cfg, sampler.data.shape[1]).to(device)
     if memory_format is torch.channels_last:
         model.to(memory_format=memory_format)
     optimizers = model.make_optimizers(t)
+    use_graphs = accel.graphs_apply(model, device, t.cuda_graphs)
+    accel.configure_adam(optimizers, t.adam_impl, device, capturable=use_graphs)
     start = 0
     if has_checkpoint:
         state = checkpoint.load(run / CHECKPOINT, device)
+        start = state["step"]
+        if start > t.steps:
+            raise UserError(f"cannot resume {run}: its checkpoint is at step {start}, past "
+                            f"train.steps = {t.steps}; pass --steps {start} or more to go on")
         model.load_state_dict(state["model"])
         for name, opt in optimizers.items():
             opt.load_state_dict(state["optimizers"][name])
-        checkpoint.restore_rng(state["rng"], data_generator)
-        start = state["step"]
-
-    def batch() -> torch.Tensor:
-        idx = torch.randint(0, data.shape[0], (t.batch_size,), generator=data_generator).to(device)
-        x = data[idx].permute(0, 3, 1, 2).float().div_(127.5).sub_(1.0)
-        return x.contiguous(memory_format=memory_format)
+        checkpoint.restore_rng(state["rng"], sampler.generator, fallback_seed=cfg.seed + 1 + start)
+    atomic_write_text(run / CONFIG, config_mod.dump(cfg))  # only once a resume's load succeeded
+    accel.compile_networks(model, t.compile)
 
     def save_checkpoint(step: int) -> None:
         checkpoint.save(run / CHECKPOINT, step=step, model=model.state_dict(),
                         optimizers={n: o.state_dict() for n, o in optimizers.items()},
-                        rng=checkpoint.rng_state(data_generator), config=cfg.to_dict())
+                        rng=checkpoint.rng_state(sampler.generator), config=cfg.to_dict())
 
-    log = LossLog(run / LOSSES, model.loss_names, start if has_checkpoint else None)
+    log = LossLog(run / LOSSES, model.loss_names, start if has_checkpoint else None,
+                  checkpoint_path=run / CHECKPOINT)
     use_bf16 = t.bf16 and device.type == "cuda"
 
-    def autocast():
-        return torch.autocast("cuda", dtype=torch.bfloat16) if use_bf16 else contextlib.nullcontext()
+    def autocast():  # a CUDA graph must not keep autocast's cast cache across replays
+        return (torch.autocast("cuda", dtype=torch.bfloat16, cache_enabled=not use_graphs)
+                if use_bf16 else contextlib.nullcontext())
 
+    def step_once() -> dict[str, torch.Tensor]:
+        return model.train_step(sampler, optimizers, autocast, d_steps=t.d_steps)
+
+    run_step = accel.GraphedStep(step_once, optimizers, [sampler.generator]) if use_graphs else step_once
     model.train()
     progress = tqdm(total=t.steps, initial=start, desc=f"train {run.name}", file=sys.stderr,
                     dynamic_ncols=True, disable=None)
     for step in range(start + 1, t.steps + 1):
-        losses = model.train_step(batch, optimizers, autocast, d_steps=t.d_steps)
-        log.add(step, losses)
+        log.add(step, run_step())   # stays on the device: no host sync until the flush
         if step % t.log_every == 0 or step % t.checkpoint_every == 0 or step == t.steps:
             last = log.flush()
             progress.set_postfix({k: f"{v:.3g}" for k, v in list(last.items())[:4]})
@@ -155,4 +173,3 @@ def train(cfg, out: str | Path, resume: bool = False) -> Path:
     progress.close()
     if start >= t.steps:
         print(f"ijae train: {run} is already at step {start} of {t.steps}", file=sys.stderr)
-    return run

@@ -33,7 +33,7 @@ def require(ok: bool, key: str, value, expected: str) -> None:
 @dataclass
 class DataConfig:
     dataset: str = "cifar10"          # cifar10 | tinyimagenet | digits | synthetic
-    root: str = "work/data"           # download / cache folder
+    root: str | None = None           # download / cache folder; null: <work folder>/data
     local_path: str | None = None     # an existing local copy (folder or archive); skips download
     download: bool = True
     image_size: int | None = None     # resize to this; None keeps the dataset's own size

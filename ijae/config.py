@@ -265,8 +265,9 @@ def load(path: str | Path, overrides: list[str] | None = None, model: str | None
     return from_dict(apply_overrides(raw, overrides or []))
 
 
-def with_model(raw: dict, model: str) -> dict:
-    from baselines.base import get_adapter
+# Presets: config/presets/<profile>/<model>.yaml in this repository (found from the package, not
+# the working directory): the sections ``--model NAME`` puts over a profile's config file.
+PRESETS = Path(__file__).resolve().parents[1] / "config" / "presets"
 
 
 def load_preset(profile: str, model: str) -> dict:

@@ -125,7 +125,8 @@ class VAE(nn.Module):
         return self.nets["G"](q.mean if self.cfg.reconstruct_with == "mean" else q.sample())
 
 
-# 4. The adapter: names, provenance, presets per profile, build; @register adds it to the registry.
+# 4. The adapter: names, provenance, build (presets: config/presets/<profile>/vae.yaml; registered
+#    by its entry point in pyproject.toml).
 class VAEAdapter(Adapter):
     name = "vae"
     label = "VAE (resnet)"

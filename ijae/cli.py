@@ -79,8 +79,18 @@ def _cmd_table1(args) -> int:
     from ijae import report
 
     rows = report.write_table1(args.metrics, args.out, paper_csv=args.paper, lam=args.lam,
-                               profile=args.profile, notes=args.note)
+                               profile=args.profile, notes=args.note,
+                               availability=args.availability)
     print(f"{len(rows)} rows -> {args.out}/table1.md, table1.csv", file=sys.stderr)
+    return 0
+
+
+def _cmd_checkout(args) -> int:
+    from ijae import availability
+
+    for r in availability.write(args.models, args.out):
+        print(f"{r['model']}: " + ("available" if r["available"] else f"unavailable: {r['reason']}"),
+              file=sys.stderr)
     return 0
 
 
@@ -136,6 +146,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=_cmd_models)
 
+    p = sub.add_parser("checkout", help="fetch the upstream code of models (clone at the pinned "
+                                        "commit, or a local mirror); record which can run here")
+    p.add_argument("models", nargs="+", help="model names (`ijae models` lists them)")
+    p.add_argument("--out", required=True, help="JSON file: one {model, label, available, reason} each")
+    p.set_defaults(func=_cmd_checkout)
+
     p = sub.add_parser("export", help="write samples.npz and reconstructions.npz of a trained run")
     p.add_argument("run")
     p.add_argument("--n-samples", type=int, help="default: the config's export.n_samples")
@@ -162,6 +178,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--lam", type=float, default=0.3, help="the λ of the λ-IJAE row")
     p.add_argument("--profile", help="profile name for the title (default: from the records)")
     p.add_argument("--note", action="append", default=[], help="a line printed under the table")
+    p.add_argument("--availability", help="`ijae checkout`'s record: models that could not run "
+                                          "here are named under the table, with why")
     p.set_defaults(func=_cmd_table1)
 
     p = sub.add_parser("pareto", help="IS against reconstruction distance across λ (PNG and PDF)")

@@ -12,6 +12,7 @@ from pathlib import Path
 import pandas as pd
 
 from ijae import UserError
+from ijae import availability as avail
 from ijae.contract import atomic_write_bytes, atomic_write_text
 from ijae.metrics.keys import (KEY_BACKEND, KEY_DATASET, KEY_GENERATION_METRIC,
                                KEY_IMPLEMENTATION, KEY_IS_STD_OVER, KEY_LABEL, KEY_LAMBDA,
@@ -112,11 +113,30 @@ TABLE1_COLUMNS = (METHOD, KEY_IMPLEMENTATION, KEY_MODEL, KEY_VARIANT, KEY_LAMBDA
                   KEY_N_RECONSTRUCTIONS)
 
 
+def availability_notes(records: list[dict], rows: pd.DataFrame) -> list[str]:
+    """A line for each model of ``ijae checkout``'s records that could not run here (and so has
+    no row), and for each that could but has no row in ``rows`` either."""
+    present = set(rows[KEY_MODEL])
+    notes = []
+    for r in records:
+        if not r[avail.AVAILABLE]:
+            notes.append(f"{r[avail.LABEL]} ({r[avail.MODEL]}) is not in this table: "
+                         f"it cannot run here ({r[avail.REASON]})")
+        elif r[avail.MODEL] not in present:
+            notes.append(f"{r[avail.LABEL]} ({r[avail.MODEL]}) is not in this table: "
+                         "no metric record")
+    return notes
+
+
 def write_table1(metrics_csv: str | Path, out_dir: str | Path, paper_csv: str | Path | None = None,
-                 lam: float = 0.3, profile: str | None = None, notes: list[str] = ()) -> pd.DataFrame:
-    """table1.csv and table1.md in ``out_dir`` from a metrics table."""
+                 lam: float = 0.3, profile: str | None = None, notes: list[str] = (),
+                 availability: str | Path | None = None) -> pd.DataFrame:
+    """table1.csv and table1.md in ``out_dir`` from a metrics table; ``availability``: the
+    record of ``ijae checkout``, whose unavailable models are named under the table."""
     out = Path(out_dir)
     rows = table1(read_metrics(metrics_csv), lam)
+    if availability is not None:
+        notes = [*availability_notes(avail.read(availability), rows), *notes]
     paper = pd.read_csv(paper_csv) if paper_csv else None
     profile = profile or ", ".join(sorted(set(rows.get(KEY_PROFILE, pd.Series(["?"])).astype(str))))
     atomic_write_text(out / "table1.csv", rows[list(TABLE1_COLUMNS)].to_csv(index=False))

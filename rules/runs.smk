@@ -1,0 +1,83 @@
+# One run: check out upstream code (once for all baselines), train, export samples and
+# reconstructions, score them. Every job gets IJAE_WORK, so runs, clones, caches and datasets
+# all live in the one work folder (config: work).
+
+
+checkpoint checkout:
+    output:
+        f"{WORK}/available.json",
+    log:
+        f"{LOGS}/checkout.log",
+    params:
+        models=BASELINES,
+        work=work_folder,
+    conda:
+        "../envs/ijae.yaml"
+    shell:
+        # clones what is missing; a model whose code cannot be had is recorded, not an error
+        "IJAE_WORK={params.work:q} ijae checkout {params.models:q} --out {output:q} 2> {log:q}"
+
+
+rule train:
+    input:
+        config=PROFILE_CONFIG,
+        # a baseline's upstream code is fetched by the checkout job, once, before its runs
+        checkout=lambda wc: [] if RUN_ID.fullmatch(wc.run)["model"] == "ijae" else rules.checkout.output,
+    output:
+        done=touch(f"{RUNS}/{{run}}/train.done"),
+    log:
+        f"{RUNS}/{{run}}/train.log",
+    params:
+        run=lambda wc, output: os.path.dirname(output.done),
+        args=train_args,
+        work=work_folder,
+    threads: 1
+    resources:
+        gpu=GPUS,
+    conda:
+        "../envs/ijae.yaml"
+    shell:
+        # --resume: a killed job picks up from its last checkpoint when the workflow is rerun
+        "IJAE_WORK={params.work:q} OMP_NUM_THREADS={threads} ijae train {input.config:q} "
+        "--out {params.run:q} {params.args:q} --resume 2> {log:q}"
+
+
+rule export:
+    input:
+        rules.train.output.done,
+    output:
+        samples=f"{RUNS}/{{run}}/samples.npz",
+        reconstructions=f"{RUNS}/{{run}}/reconstructions.npz",
+    log:
+        f"{RUNS}/{{run}}/export.log",
+    params:
+        run=lambda wc, input: os.path.dirname(input[0]),
+        work=work_folder,
+    threads: 1
+    resources:
+        gpu=GPUS,
+    conda:
+        "../envs/ijae.yaml"
+    shell:
+        "IJAE_WORK={params.work:q} OMP_NUM_THREADS={threads} ijae export {params.run:q} 2> {log:q}"
+
+
+rule evaluate:
+    input:
+        **rules.export.output,
+    output:
+        f"{RUNS}/{{run}}/metrics.json",
+    log:
+        f"{RUNS}/{{run}}/evaluate.log",
+    params:
+        run=lambda wc, input: os.path.dirname(input.samples),
+        work=work_folder,
+    threads: 1
+    resources:
+        gpu=GPUS,
+    conda:
+        "../envs/ijae.yaml"
+    shell:
+        # metric caches: <work>/cache (ijae.cache_dir)
+        "IJAE_WORK={params.work:q} OMP_NUM_THREADS={threads} ijae evaluate {params.run:q} "
+        "> {log:q} 2>&1"

@@ -55,7 +55,7 @@ DATASETS = ("cifar10", "tinyimagenet", "digits", "synthetic")
 class IJAEConfig:
     name: str = "ijae"
     variant: str = "implicit"         # implicit | l1 | l2 (the paper's lambda-IJAE-L1 / -L2 ablations)
-    lam: float = 0.3                  # weight of the VAE (forward KL) part; NOTES.md section 1
+    lam: float = 0.3                  # weight of the VAE (forward KL) part; docs/paper-notes.md section 1
     latent_dim: int = 128
     width: int = 128                  # channels of every residual block (Appendix D: 128)
     noise_dim: int | None = None      # size of the injected noise xi; None = latent_dim
@@ -285,7 +285,7 @@ def load_preset(profile: str, model: str) -> dict:
                 f"no name (the file name gives it: {model})")
         from_dict({**preset, "profile": profile, "model": {**model_section, "name": model}})
     except (ConfigError, yaml.YAMLError) as error:
-        raise ConfigError(f"preset {path}: {error}") from None
+        raise ConfigError(f"preset {path}: {' '.join(str(error).split())}") from None  # one line
     return preset
 
 

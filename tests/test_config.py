@@ -51,3 +51,25 @@ def test_shift_max_scales_with_image_size():
     model = config.IJAEConfig()
     assert [config.resolved_shift_max(model, s) for s in (16, 32, 64)] == [3, 5, 10]
     assert config.resolved_shift_max(config.IJAEConfig(shift_max=2), 64) == 2
+
+
+def test_model_presets_come_from_yaml_files_found_from_the_package(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)  # not from the working directory
+    cfg = config.load(REPO / "config" / "default.yaml", model="svae")
+    assert (cfg.model.name, cfg.model.width, cfg.train.steps, cfg.train.lr_d) == ("svae", 32, 600, 3e-4)
+    assert cfg.train.checkpoint_every == 200 and cfg.data.dataset == "digits"  # the profile's file below
+
+
+@pytest.mark.parametrize("text, fragment", [
+    ("train: {stpes: 5}\n", "unknown config key train.stpes"),
+    ("model: {sigma: -1}\n", "model.sigma = -1"),
+    ("model: {name: svae}\n", "model.name = 'svae'"),
+    ("train: [1\n", "expected ',' or ']'"),
+])
+def test_a_bad_preset_is_named_with_its_file(tmp_path, monkeypatch, text, fragment):
+    (tmp_path / "default").mkdir()
+    (tmp_path / "default" / "vae.yaml").write_text(text)
+    monkeypatch.setattr(config, "PRESETS", tmp_path)
+    with pytest.raises(config.ConfigError) as info:
+        config.load(REPO / "config" / "default.yaml", model="vae")
+    assert f"preset {tmp_path / 'default' / 'vae.yaml'}: " in str(info.value) and fragment in str(info.value)

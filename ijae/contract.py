@@ -1,4 +1,4 @@
-"""The artifact contract every model ends in (DESIGN.md), with atomic writes and checked reads.
+"""The artifact contract every model ends in (docs/design.md), with atomic writes and checked reads.
 
     <run>/config.yaml            the resolved run config
     <run>/checkpoint.pt          whatever the model needs to resume / export

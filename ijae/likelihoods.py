@@ -1,6 +1,6 @@
 """Reconstruction likelihoods: the implicit r(y|x), r'(y|x), and the explicit L1 / L2 terms.
 
-r(y|x) (Section 5, NOTES.md section 3): pick one of four directions uniformly, a shift size
+r(y|x) (Section 5, docs/paper-notes.md section 3): pick one of four directions uniformly, a shift size
 s in {0, ..., S} with P(s) ∝ 1/(s + 1) (normalised over the S + 1 weights used), and cyclically
 roll the image s pixels that way. Small rotations are the option the paper found worse.
 r'(y|x) = N(y | x, sigma' I) with sigma' = 1e-8: nearly a delta at x.

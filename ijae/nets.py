@@ -1,4 +1,4 @@
-"""The five networks of Appendix D, as decoded in NOTES.md section 4.
+"""The five networks of Appendix D, as decoded in docs/paper-notes.md section 4.
 
 Parameterised by latent size, width (channels; the paper's 128) and image size (32 for CIFAR-10,
 64 for TinyImageNet, 16 for the default profile). At the paper's size G has exactly 1,154,179

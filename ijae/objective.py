@@ -3,7 +3,7 @@
 Discriminators maximise the binary cross-entropy objectives (3), (4), (5); we minimise their
 negatives, written with ``binary_cross_entropy_with_logits`` (softplus, numerically stable).
 
-Generator and encoder follow the objective's lambda convention (NOTES.md section 1; eq. 6 as
+Generator and encoder follow the objective's lambda convention (docs/paper-notes.md section 1; eq. 6 as
 printed swaps lambda and 1 - lambda, a typo):
 
     L_G = -(1 - lam) E logit D_psi(G(z))  -  lam E logit D_tau(x, z_q, G(z_q))

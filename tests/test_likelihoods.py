@@ -8,7 +8,7 @@ from ijae.likelihoods import DIRECTIONS
 
 
 def test_shift_size_probabilities_follow_notes():
-    # NOTES.md section 3: P(s) ∝ 1/(s + 1), s = 0..S, normalised over the S + 1 weights used
+    # docs/paper-notes.md section 3: P(s) ∝ 1/(s + 1), s = 0..S, normalised over the S + 1 weights used
     p = likelihoods.shift_size_probabilities(5)
     expected = np.array([1, 1 / 2, 1 / 3, 1 / 4, 1 / 5, 1 / 6])
     np.testing.assert_allclose(p.numpy(), expected / expected.sum(), rtol=1e-12)

@@ -14,7 +14,7 @@ def test_paper_size_weight_counts_are_exact(capsys):
     assert set(table) == {"G", "E", "D_psi", "D_tau", "D_zeta"}
     for name, count in {"G": 1_154_179, "D_psi": 1_053_825, "D_zeta": 4_526_273}.items():
         assert table[name] == {"weights": count, "paper": count}
-    # NOTES.md section 4: D_tau's printed count exceeds the decoded table by 128
+    # docs/paper-notes.md section 4: D_tau's printed count exceeds the decoded table by 128
     assert table["D_tau"]["paper"] - table["D_tau"]["weights"] == 128
 
 

@@ -1,4 +1,4 @@
-"""The objective: Theorem 1, the lambda convention of NOTES.md section 1, and who gets which gradient."""
+"""The objective: Theorem 1, the lambda convention of docs/paper-notes.md section 1, and who gets which gradient."""
 import math
 
 import pytest

@@ -1,6 +1,6 @@
 """Inception backend: IS and FID through torch-fidelity's TF-compatible ``inception-v3-compat``.
 
-This is the extractor whose scores match the TF 1.x reference code the paper used (NOTES.md §7);
+This is the extractor whose scores match the TF 1.x reference code the paper used (docs/paper-notes.md §7);
 nothing here re-implements it. The weights file (torch-fidelity's conversion of the TF 2015-12-05
 Inception) is looked up, in order, at:
 

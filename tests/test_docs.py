@@ -1,0 +1,31 @@
+"""Every notes file that code, tests or the workflow cite (docs/..., NOTES.md, README.md, ...)
+is in the repository, beside the citing file or from the repository root."""
+import re
+
+from conftest import REPO
+
+CITED = re.compile(r"(?<![\w/.-])((?:[\w-]+/)*(?:[A-Z][A-Z_-]*\.md|docs/[\w./-]+\.md))")
+SOURCES = [*REPO.glob("ijae/**/*.py"), *REPO.glob("baselines/**/*.py"), *REPO.glob("tests/*.py"),
+           *REPO.glob("bench/*.py"), *REPO.glob("rules/*.smk"), REPO / "Snakefile",
+           *REPO.glob("config/*.yaml"), *REPO.glob("config/presets/*/*.yaml"), REPO / "README.md",
+           *REPO.glob("docs/*.md"), REPO / "baselines" / "README.md"]
+SOURCES.remove(REPO / "tests" / "test_docs.py")   # its own examples below are not citations
+
+
+def cited_files():
+    for source in SOURCES:
+        for match in CITED.finditer(source.read_text(encoding="utf-8")):
+            yield source, match[1]
+
+
+def test_the_pattern_finds_the_citations_it_should():
+    found = {name for _, name in cited_files()}
+    assert {"docs/paper-notes.md", "docs/design.md"} <= found
+    assert CITED.findall("see NOTES.md section 1, DESIGN.md and docs/x.md; not table1.md") == \
+        ["NOTES.md", "DESIGN.md", "docs/x.md"]
+
+
+def test_every_cited_notes_file_exists():
+    missing = sorted({f"{source.relative_to(REPO)}: {name}" for source, name in cited_files()
+                      if not ((source.parent / name).is_file() or (REPO / name).is_file())})
+    assert not missing, missing

@@ -20,6 +20,7 @@ import numpy as np
 import torch
 
 WARMUP_STEPS = 3  # eager steps before capture: cuDNN autotuning, allocator, Adam state
+COMPILE_BACKEND = "inductor"  # torch.compile's backend (tests use aot_eager: no code generation)
 
 
 class BatchSampler:
@@ -72,7 +73,8 @@ def compile_networks(model: torch.nn.Module, mode: str) -> None:
     if mode == "none":
         return
     for net in networks(model):
-        net.compile(mode=None if mode == "default" else mode)
+        net.compile(backend=COMPILE_BACKEND,
+                    mode=None if mode == "default" or COMPILE_BACKEND != "inductor" else mode)
 
 
 class GraphedStep:

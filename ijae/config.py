@@ -249,7 +249,36 @@ def apply_overrides(raw: dict, overrides: list[str]) -> dict:
         for part in parts[:-1]:
             node = node.setdefault(part, {})
             require(isinstance(node, dict), key, text, "a key inside a section")
-        node[parts[-1]] = yaml.safe_load(text)
+        try:
+            node[parts[-1]] = yaml.safe_load(text)
+        except yaml.YAMLError as error:
+            raise ConfigError(f"--set {item!r}: the value is not valid YAML ({_one_line(error)}); "
+                              "quote lists and strings whole, e.g. --set 'model.lam=[0.3, 0.7]'") from None
+    return raw
+
+
+def _one_line(error: Exception) -> str:
+    return " ".join(str(error).split())
+
+
+def read_yaml(path: Path) -> dict:
+    """A YAML mapping from ``path``; a missing, unreadable or malformed file is a one-line
+    ConfigError naming it."""
+    if not path.is_file():
+        raise ConfigError(f"config file {path} does not exist")
+    try:
+        raw = yaml.safe_load(path.read_text()) or {}
+    except UnicodeDecodeError as error:
+        raise ConfigError(f"config file {path} is not a text file ({error.reason} at byte "
+                          f"{error.start}); pass a YAML config such as config/default.yaml") from None
+    except OSError as error:
+        raise ConfigError(f"config file {path} cannot be read ({error.strerror})") from None
+    except yaml.YAMLError as error:
+        raise ConfigError(f"config file {path} is not valid YAML ({_one_line(error)}); fix it "
+                          "there") from None
+    if not isinstance(raw, dict):
+        raise ConfigError(f"config file {path} holds a {type(raw).__name__}, expected a mapping "
+                          "of sections (model:, data:, train:, ...)")
     return raw
 
 
@@ -257,9 +286,7 @@ def load(path: str | Path, overrides: list[str] | None = None, model: str | None
     """Load a config file; ``model`` swaps in another method with its preset for the file's
     profile (see :func:`with_model`); ``overrides`` apply last."""
     path = Path(path)
-    if not path.is_file():
-        raise ConfigError(f"config file {path} does not exist")
-    raw = yaml.safe_load(path.read_text()) or {}
+    raw = read_yaml(path)
     if model is not None and model != (raw.get("model") or {}).get("name", "ijae"):
         raw = with_model(raw, model)
     return from_dict(apply_overrides(raw, overrides or []))

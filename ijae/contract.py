@@ -13,6 +13,8 @@ from __future__ import annotations
 import io
 import os
 import tempfile
+import zipfile
+import zlib
 from pathlib import Path
 
 import numpy as np
@@ -89,12 +91,22 @@ def _load_npz(path: Path, keys: tuple[str, ...]) -> dict[str, np.ndarray]:
     path = Path(path)
     if not path.is_file():
         raise ContractError(f"{path}: file not found")
-    with np.load(path, allow_pickle=False) as data:
-        missing = [k for k in keys if k not in data.files]
-        if missing:
-            raise ContractError(f"{path}: missing array(s) {missing}; it holds {data.files}, "
-                                f"expected {list(keys)}")
-        return {k: check_images(f"{path}[{k}]", data[k]) for k in keys}
+    # allow_pickle=False: an object array is refused, never unpickled (that could run code)
+    try:
+        with np.load(path, allow_pickle=False) as data:
+            if not hasattr(data, "files"):
+                raise ValueError("a bare .npy array, not an .npz archive")
+            missing = [k for k in keys if k not in data.files]
+            if missing:
+                raise ContractError(f"{path}: missing array(s) {missing}; it holds {data.files}, "
+                                    f"expected {list(keys)}")
+            arrays = {k: data[k] for k in keys}
+    except ContractError:
+        raise
+    except (ValueError, OSError, EOFError, zipfile.BadZipFile, zlib.error) as error:
+        raise ContractError(f"{path}: not a readable .npz of uint8 images ({' '.join(str(error).split())[:200]}); "
+                            "export the run again (ijae export)") from None
+    return {k: check_images(f"{path}[{k}]", a) for k, a in arrays.items()}
 
 
 def save_samples(path: str | Path, images: np.ndarray) -> None:

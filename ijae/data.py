@@ -10,6 +10,7 @@ Downloads go to ``data.root``, by default the work folder's ``data/`` (``ijae.da
   mapped to 0..255, three equal channels; a fixed 80 / 20 split (seed 0).
 - ``synthetic``: structured random images with labels, made on the spot (tests, benchmarks).
 
+Archives are extracted by :mod:`ijae.archives` (no member may land outside ``data.root``).
 Offline and missing, a download fails with a :class:`DataError` saying which file to put where.
 """
 from __future__ import annotations
@@ -22,7 +23,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from ijae import UserError, data_dir
+from ijae import UserError, archives, data_dir
 from ijae.config import DataConfig
 from ijae.contract import atomic_write_bytes
 
@@ -112,28 +113,45 @@ def _offline_message(name: str, url: str, root: Path, expected: str, error: Exce
 
 def _cifar10(cfg: DataConfig) -> Dataset:
     from torchvision.datasets import CIFAR10
-    from torchvision.datasets.utils import extract_archive
 
     root = dataset_root(cfg)
     download = cfg.download
-    if cfg.local_path:
-        local = Path(cfg.local_path)
+    local = Path(cfg.local_path) if cfg.local_path else None
+    if local is not None:
+        archive_name = CIFAR10_URL.split("/")[-1]
         if not local.exists():
-            raise DataError(f"data.local_path {local} does not exist; expected {CIFAR10_URL.split('/')[-1]} "
+            raise DataError(f"data.local_path {local} does not exist; expected {archive_name} "
                             "or a folder holding cifar-10-batches-py")
         if local.is_file():
-            extract_archive(str(local), str(root))
+            _extract_local(local, root)
+            if not (root / "cifar-10-batches-py").is_dir():
+                raise DataError(f"data.local_path {local}: the archive holds no cifar-10-batches-py "
+                                f"folder; expected {archive_name} from {CIFAR10_URL}")
         else:
             root = local.parent if local.name == "cifar-10-batches-py" else local
+            if not (root / "cifar-10-batches-py").is_dir():
+                raise DataError(f"data.local_path {local}: no cifar-10-batches-py folder in it; point "
+                                f"it at {archive_name} or at the folder holding cifar-10-batches-py")
         download = False
     try:
         splits = [CIFAR10(str(root), train=train, download=download) for train in (True, False)]
     except Exception as error:  # torchvision raises URLError offline, RuntimeError when missing
+        if local is not None:  # nothing was downloaded: the local copy is damaged
+            raise DataError(f"data.local_path {local}: {root / 'cifar-10-batches-py'} is incomplete or "
+                            f"corrupted ({error}); extract {CIFAR10_URL.split('/')[-1]} again") from error
         raise DataError(_offline_message("CIFAR-10", CIFAR10_URL, root,
                                          str(root / "cifar-10-python.tar.gz"), error)) from error
     (train, test) = splits
     return Dataset("cifar10", np.asarray(train.data, np.uint8), np.asarray(test.data, np.uint8),
                    np.asarray(train.targets, np.int64), np.asarray(test.targets, np.int64))
+
+
+def _extract_local(archive: Path, root: Path) -> None:
+    """Extract a local archive (``data.local_path``) into ``root``, refusing unsafe members."""
+    try:
+        archives.extract(archive, root)
+    except archives.ArchiveError as error:
+        raise DataError(f"data.local_path {error}") from None
 
 
 def _tinyimagenet(cfg: DataConfig) -> Dataset:
@@ -152,29 +170,35 @@ def _tinyimagenet(cfg: DataConfig) -> Dataset:
 
 
 def _tinyimagenet_folder(cfg: DataConfig, root: Path) -> Path:
-    from torchvision.datasets.utils import download_and_extract_archive, extract_archive
-
     archive_name = TINYIMAGENET_URL.split("/")[-1]
     if cfg.local_path:
         local = Path(cfg.local_path)
         if local.is_dir():
-            return local if (local / "wnids.txt").is_file() else local / "tiny-imagenet-200"
+            for folder in (local, local / "tiny-imagenet-200"):
+                if (folder / "wnids.txt").is_file():
+                    return folder
+            raise DataError(f"data.local_path {local}: neither it nor its tiny-imagenet-200 folder "
+                            f"holds wnids.txt; point it at {archive_name} or its extracted folder")
         if not local.is_file():
             raise DataError(f"data.local_path {local} does not exist; expected {archive_name} "
                             "or its extracted tiny-imagenet-200 folder")
-        extract_archive(str(local), str(root))
+        _extract_local(local, root)
+        if not (root / "tiny-imagenet-200" / "wnids.txt").is_file():
+            raise DataError(f"data.local_path {local}: the archive holds no tiny-imagenet-200/wnids.txt; "
+                            f"expected {archive_name} from {TINYIMAGENET_URL}")
     elif not (root / "tiny-imagenet-200" / "wnids.txt").is_file():
-        if (root / archive_name).is_file():
-            extract_archive(str(root / archive_name), str(root))
-        elif not cfg.download:
-            raise DataError(_offline_message("TinyImageNet", TINYIMAGENET_URL, root,
-                                             str(root / archive_name), RuntimeError("download off")))
-        else:
+        if not (root / archive_name).is_file():
+            if not cfg.download:
+                raise DataError(_offline_message("TinyImageNet", TINYIMAGENET_URL, root,
+                                                 str(root / archive_name), RuntimeError("download off")))
+            from torchvision.datasets.utils import download_url
+
             try:
-                download_and_extract_archive(TINYIMAGENET_URL, str(root))
+                download_url(TINYIMAGENET_URL, str(root))
             except Exception as error:
                 raise DataError(_offline_message("TinyImageNet", TINYIMAGENET_URL, root,
                                                  str(root / archive_name), error)) from error
+        archives.extract(root / archive_name, root)
     return root / "tiny-imagenet-200"
 
 

@@ -98,3 +98,92 @@ def test_cifar_local_copy_is_read(tmp_path, monkeypatch):
     assert ds.train.shape == (20, 32, 32, 3) and ds.test.shape == (4, 32, 32, 3)
     first = pickle.loads((folder / "data_batch_1").read_bytes())["data"][0]
     assert np.array_equal(ds.train[0], first.reshape(3, 32, 32).transpose(1, 2, 0))
+
+
+# ---- crafted archives (issue 11, item 7): nothing may be written outside data.root ----------------
+
+
+def _tar_with(path, *members):
+    """A .tar.gz whose members are (TarInfo fields, bytes) pairs."""
+    import io
+    import tarfile
+
+    with tarfile.open(path, "w:gz") as tar:
+        for fields, payload in members:
+            info = tarfile.TarInfo(fields.pop("name"))
+            for key, value in fields.items():
+                setattr(info, key, value)
+            info.size = len(payload)
+            tar.addfile(info, io.BytesIO(payload) if payload else None)
+
+
+def _zip_with(path, *names):
+    import zipfile
+
+    with zipfile.ZipFile(path, "w") as zf:
+        for name in names:
+            zf.writestr(zipfile.ZipInfo(name), b"payload")
+
+
+def _inside(folder):
+    return sorted(p.relative_to(folder).as_posix() for p in folder.rglob("*"))
+
+
+@pytest.mark.parametrize("member", [
+    {"name": "cifar-10-batches-py/../../escaped.txt"},                       # climbs out
+    {"name": "ABSOLUTE"},                                                    # absolute path
+    {"name": "cifar-10-batches-py/link", "type": b"2", "linkname": "../../escaped.txt"},  # symlink out
+])
+def test_crafted_tar_cannot_write_outside_the_data_root(tmp_path, member):
+    import tarfile
+
+    root = tmp_path / "a" / "root"
+    member = dict(member)
+    if member["name"] == "ABSOLUTE":
+        member["name"] = str(tmp_path / "escaped.txt")
+    payload = b"" if member.get("type") == tarfile.SYMTYPE else b"pwned"
+    archive = tmp_path / "cifar-10-python.tar.gz"
+    _tar_with(archive, ({"name": "cifar-10-batches-py/ok.txt"}, b"fine"), (member, payload))
+    with pytest.raises(DataError, match=f"{archive.name}: member .* refusing"):
+        load_dataset(DataConfig(dataset="cifar10", root=str(root), local_path=str(archive)))
+    assert not (tmp_path / "escaped.txt").exists() and not (tmp_path / "a" / "escaped.txt").exists()
+    assert not root.exists() or _inside(root) == []      # checked before anything was written
+
+
+@pytest.mark.parametrize("name", ["../escaped.txt", "tiny-imagenet-200/../../escaped.txt",
+                                  "/tmp/escaped.txt", "C:\\escaped.txt"])
+def test_crafted_zip_is_refused(tmp_path, name):
+    root = tmp_path / "a" / "root"
+    archive = tmp_path / "tiny-imagenet-200.zip"
+    _zip_with(archive, "tiny-imagenet-200/wnids.txt", name)
+    with pytest.raises(DataError, match="member .* refusing"):
+        load_dataset(DataConfig(dataset="tinyimagenet", root=str(root), local_path=str(archive)))
+    assert not (tmp_path / "escaped.txt").exists() and not (tmp_path / "a" / "escaped.txt").exists()
+    assert not root.exists() or _inside(root) == []
+
+
+def test_safe_archives_extract_in_place(tmp_path):
+    from ijae import archives
+
+    _tar_with(tmp_path / "ok.tar.gz", ({"name": "top/sub/file.txt"}, b"tar"))
+    _zip_with(tmp_path / "ok.zip", "top/sub/other.txt")
+    archives.extract(tmp_path / "ok.tar.gz", tmp_path / "out")
+    archives.extract(tmp_path / "ok.zip", tmp_path / "out")
+    assert (tmp_path / "out" / "top" / "sub" / "file.txt").read_bytes() == b"tar"
+    assert (tmp_path / "out" / "top" / "sub" / "other.txt").read_bytes() == b"payload"
+
+
+def test_tar_checks_by_hand_without_data_filter(tmp_path, monkeypatch):
+    """Python < 3.11.4 has no tarfile.data_filter: the hand-written checks refuse the same archives."""
+    import tarfile
+
+    from ijae import archives
+
+    monkeypatch.delattr(tarfile, "data_filter")
+    _tar_with(tmp_path / "bad.tar.gz", ({"name": "../escaped.txt"}, b"pwned"))
+    with pytest.raises(archives.ArchiveError, match="'..'"):
+        archives.extract(tmp_path / "bad.tar.gz", tmp_path / "out")
+    _tar_with(tmp_path / "link.tar.gz", ({"name": "x", "type": tarfile.SYMTYPE, "linkname": "/etc"}, b""))
+    with pytest.raises(archives.ArchiveError, match="link"):
+        archives.extract(tmp_path / "link.tar.gz", tmp_path / "out")
+    assert not (tmp_path / "escaped.txt").exists() and not (tmp_path / "out" / "x").exists()

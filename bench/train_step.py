@@ -1,13 +1,19 @@
-"""Training-step benchmark: time per λ-IJAE step and images/s, per profile and precision.
+"""Training-step benchmark: every speed variant of the λ-IJAE step against eager fp32, per profile.
 
-    python bench/train_step.py [--configs config/default.yaml config/paper.yaml] [--steps 20]
-                               [--device auto] [--out results/bench/]
+    python bench/train_step.py [--configs config/default.yaml config/paper.yaml] [--steps 30]
+                               [--device auto] [--variants NAME ...] [--with-compile]
+                               [--out results/bench]
 
-Each case builds the profile's networks on CIFAR-shaped synthetic data (no download), warms up,
-then times ``--steps`` full steps (``d_steps`` updates of the discriminators and one G / E update) of the
-real training code (``IJAE.train_step``). On CUDA it also times bf16 autocast and channels_last
-against float32 in the same run and prints the ratios. Peak memory: CUDA's allocator peak, or the
-process's peak RSS on CPU. Output: JSON on stdout (and ``--out DIR/train_step-<device>.json``).
+Each case runs the real training code (``IJAE.train_step`` with ijae/accel.py's sampler, Adam
+setting and CUDA graph) on CIFAR-shaped synthetic data held on the device (no download): warm-up
+(and capture, for CUDA graphs), then ``--steps`` timed steps whose losses are stacked on the device
+as the training loop does. It prints, per variant: seconds per step, the ratio to eager fp32 timed
+in the same run, FLOPs per step (torch.utils.flop_counter on one eager fp32 step; forward and
+backward of every network, optimiser arithmetic not counted), achieved TFLOP/s, and peak memory
+(CUDA's allocator peak; on CPU the process's peak RSS, which only grows from case to case).
+On CPU only the variants that apply run (bf16, channels_last and CUDA graphs are CUDA-only;
+torch.compile only with ``--with-compile``: inductor's code generation takes minutes on a CPU).
+Output: JSON on stdout and ``--out``/train_step-<device>.json, the device named inside.
 """
 from __future__ import annotations
 
@@ -16,65 +22,107 @@ import contextlib
 import json
 import os
 import platform
+import re
 import resource
 import sys
 import time
 from pathlib import Path
 
+import numpy as np
 import torch
+from torch.utils.flop_counter import FlopCounterMode
 
-from ijae import config
+from ijae import accel, config
 from ijae.contract import atomic_write_text
 from ijae.device import resolve_device
-from ijae.train import build_model
+from ijae.registry import build_model
+
+# name: (bf16, channels_last, adam_impl, cuda_graphs, compile mode)
+VARIANTS = {
+    "eager-fp32": (False, False, "default", False, "none"),
+    "fused-adam": (False, False, "fused", False, "none"),
+    "foreach-adam": (False, False, "foreach", False, "none"),
+    "bf16": (True, False, "default", False, "none"),
+    "channels-last": (False, True, "default", False, "none"),
+    "bf16+channels-last": (True, True, "default", False, "none"),
+    "fused+graphs": (False, False, "fused", True, "none"),
+    "fused+graphs+bf16": (True, False, "fused", True, "none"),
+    "fused+graphs+channels-last": (False, True, "fused", True, "none"),
+    "fused+graphs+bf16+channels-last": (True, True, "fused", True, "none"),
+    "fused+compile": (False, False, "fused", False, "default"),
+    "fused+compile-reduce-overhead": (False, False, "fused", False, "reduce-overhead"),
+}
+CUDA_ONLY = {"bf16", "channels-last", "bf16+channels-last", "fused+graphs", "fused+graphs+bf16",
+             "fused+graphs+channels-last", "fused+graphs+bf16+channels-last",
+             "fused+compile-reduce-overhead"}
+COMPILED = {"fused+compile", "fused+compile-reduce-overhead"}
 
 
-def time_case(cfg_path: str, device: torch.device, steps: int, bf16: bool, channels_last: bool) -> dict:
-    cfg = config.load(cfg_path, ["data.dataset=synthetic"])
+def setup(cfg, device: torch.device, variant: str):
+    """(model, step callable, sampler) built as ijae/train.py builds them."""
+    bf16, channels_last, adam_impl, graphs, compile_mode = VARIANTS[variant]
     size = cfg.data.image_size or 32
     torch.manual_seed(0)
-    model = build_model(cfg, size).to(device)
     memory_format = torch.channels_last if channels_last else torch.contiguous_format
+    images = np.random.default_rng(0).integers(0, 256, (4 * cfg.train.batch_size, size, size, 3),
+                                               dtype=np.uint8)
+    sampler = accel.BatchSampler(images, cfg.train.batch_size, 1, device, memory_format)
+    model = build_model(cfg, size).to(device)
     model.to(memory_format=memory_format)
     optimizers = model.make_optimizers(cfg.train)
-    batch = cfg.train.batch_size
-    data = (torch.rand(4 * batch, 3, size, size, device=device) * 2 - 1).contiguous(memory_format=memory_format)
-
-    def next_batch():
-        return data[torch.randint(0, len(data), (batch,), device=device)]
+    use_graphs = graphs and accel.graphs_apply(model, device, True)
+    accel.configure_adam(optimizers, adam_impl, device, capturable=use_graphs)
+    accel.compile_networks(model, compile_mode)
 
     def autocast():
-        return torch.autocast("cuda", dtype=torch.bfloat16) if bf16 else contextlib.nullcontext()
+        return (torch.autocast("cuda", dtype=torch.bfloat16, cache_enabled=not use_graphs)
+                if bf16 else contextlib.nullcontext())
 
-    def sync():
-        if device.type == "cuda":
-            torch.cuda.synchronize(device)
+    def step():
+        return model.train_step(sampler, optimizers, autocast, d_steps=cfg.train.d_steps)
 
     model.train()
-    for _ in range(3):                                  # warm-up (cuDNN autotuning, allocator)
-        model.train_step(next_batch, optimizers, autocast, d_steps=cfg.train.d_steps)
-    sync()
+    return model, (accel.GraphedStep(step, optimizers, [sampler.generator]) if use_graphs else step)
+
+
+def flops_per_step(cfg, device: torch.device) -> int:
+    _, step = setup(cfg, device, "eager-fp32")
+    step()                                               # Adam state exists, as in a timed step
+    with FlopCounterMode(display=False) as counter:
+        step()
+    return int(counter.get_total_flops())
+
+
+def sync(device: torch.device) -> None:
+    if device.type == "cuda":
+        torch.cuda.synchronize(device)
+
+
+def time_case(cfg, device: torch.device, variant: str, steps: int) -> dict:
+    _, step = setup(cfg, device, variant)
+    for _ in range(accel.WARMUP_STEPS + 3):              # autotuning, Adam state, graph capture
+        step()
+    sync(device)
     if device.type == "cuda":
         torch.cuda.reset_peak_memory_stats(device)
+    logged = []
     start = time.perf_counter()
     for _ in range(steps):
-        losses = model.train_step(next_batch, optimizers, autocast, d_steps=cfg.train.d_steps)
-    sync()
+        losses = step()
+        logged.append(torch.stack([v.detach().float() for v in losses.values()]))
+    sync(device)
     seconds = (time.perf_counter() - start) / steps
-    finite = all(torch.isfinite(v).item() for v in losses.values())
+    finite = bool(torch.isfinite(torch.stack(logged)).all())
     peak = (torch.cuda.max_memory_allocated(device) if device.type == "cuda"
             else resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024)
-    # images through the networks per step: (d_steps + 1) data batches of `batch` images
-    images = (cfg.train.d_steps + 1) * batch
-    return {"config": cfg_path, "profile": cfg.profile, "image_size": size, "width": cfg.model.width,
-            "batch_size": batch, "bf16": bf16, "channels_last": channels_last, "steps_timed": steps,
-            "seconds_per_step": round(seconds, 5), "steps_per_second": round(1 / seconds, 3),
-            "data_images_per_second": round(images / seconds, 1), "peak_memory_bytes": int(peak),
-            "peak_memory_kind": "cuda max_memory_allocated" if device.type == "cuda" else "process peak RSS",
+    return {"variant": variant, "seconds_per_step": round(seconds, 6),
+            "steps_per_second": round(1 / seconds, 3), "peak_memory_bytes": int(peak),
             "losses_finite": finite}
 
 
-def cpu_name() -> str:
+def device_name(device: torch.device) -> str:
+    if device.type == "cuda":
+        return torch.cuda.get_device_name(device)
     model = platform.processor() or "cpu"
     cpuinfo = Path("/proc/cpuinfo")
     if cpuinfo.is_file():
@@ -84,32 +132,57 @@ def cpu_name() -> str:
     return f"{model}, {os.cpu_count()} cores"
 
 
+def variants_for(device: torch.device, asked: list[str] | None, with_compile: bool) -> list[str]:
+    """eager-fp32 first (the baseline), then the asked (or all) variants that apply here."""
+    unknown = [v for v in asked or [] if v not in VARIANTS]
+    if unknown:
+        raise SystemExit(f"train_step.py: unknown variant {unknown[0]}; choose from {', '.join(VARIANTS)}")
+    names = asked or [v for v in VARIANTS if with_compile or device.type == "cuda" or v not in COMPILED]
+    skipped = [v for v in names if device.type != "cuda" and v in CUDA_ONLY]
+    if skipped:
+        print(f"train_step.py: CUDA-only, not timed on {device}: {', '.join(skipped)}", file=sys.stderr)
+    return ["eager-fp32", *[v for v in names if v != "eager-fp32" and v not in skipped]]
+
+
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--configs", nargs="+", default=["config/default.yaml", "config/paper.yaml"])
-    parser.add_argument("--steps", type=int, default=20)
+    parser.add_argument("--steps", type=int, default=30)
     parser.add_argument("--device", default="auto")
-    parser.add_argument("--out", help="folder for train_step-<device>.json")
+    parser.add_argument("--variants", nargs="+", help=f"default: all that apply ({', '.join(VARIANTS)})")
+    parser.add_argument("--with-compile", action="store_true", help="time torch.compile on CPU too")
+    parser.add_argument("--out", default="results/bench", help="folder for train_step-<device>.json")
     args = parser.parse_args(argv)
     device = resolve_device(args.device)
-    name = torch.cuda.get_device_name(device) if device.type == "cuda" else cpu_name()
+    name = device_name(device)
     cases = []
     for cfg_path in args.configs:
-        variants = [(False, False)] + ([(True, False), (False, True), (True, True)] if device.type == "cuda" else [])
+        cfg = config.load(cfg_path, ["data.dataset=synthetic"])
+        flops = flops_per_step(cfg, device)
         base = None
-        for bf16, channels_last in variants:
-            print(f"timing {cfg_path} bf16={bf16} channels_last={channels_last}", file=sys.stderr)
-            case = time_case(cfg_path, device, args.steps, bf16, channels_last)
+        for variant in variants_for(device, args.variants, args.with_compile):
+            print(f"timing {cfg.profile} {variant} on {name}", file=sys.stderr)
+            case = time_case(cfg, device, variant, args.steps)
             base = base or case["seconds_per_step"]
-            case["speedup_vs_fp32"] = round(base / case["seconds_per_step"], 3)
+            case.update({"config": cfg_path, "profile": cfg.profile, "image_size": cfg.data.image_size or 32,
+                         "width": cfg.model.width, "batch_size": cfg.train.batch_size,
+                         "speedup_vs_eager_fp32": round(base / case["seconds_per_step"], 3),
+                         "flops_per_step": flops,
+                         "tflops_per_second": round(flops / case["seconds_per_step"] / 1e12, 4)})
             cases.append(case)
+            print(f"  {case['seconds_per_step'] * 1e3:9.2f} ms/step  {case['speedup_vs_eager_fp32']:6.2f}x  "
+                  f"{flops / 1e9:8.1f} GFLOP  {case['tflops_per_second']:8.3f} TFLOP/s  "
+                  f"peak {case['peak_memory_bytes'] / 2**30:.2f} GiB", file=sys.stderr)
     report = {"device": str(device), "device_name": name, "torch": torch.__version__,
-              "threads": torch.get_num_threads(), "cases": cases}
+              "threads": torch.get_num_threads(), "steps_timed": args.steps,
+              "peak_memory_kind": ("cuda max_memory_allocated" if device.type == "cuda"
+                                   else "process peak RSS (monotone over the cases)"),
+              "cases": cases}
     text = json.dumps(report, indent=2)
     print(text)
     if args.out:
-        tag = "cuda" if device.type == "cuda" else "cpu"
-        atomic_write_text(Path(args.out) / f"train_step-{tag}.json", text + "\n")
+        slug = re.sub(r"[^a-z0-9]+", "-", name.lower()).strip("-")[:40] if device.type == "cuda" else "cpu"
+        atomic_write_text(Path(args.out) / f"train_step-{slug}.json", text + "\n")
     return 0
 
 

@@ -87,6 +87,7 @@ class AGEConfig:
     pretrained: bool = False          # load the released weights instead of training
     pretrained_set: str = "cifar10"   # which released pair (RELEASED)
     pretrained_path: str | None = None  # local folder with cifar10_e.pth / cifar10_g.pth
+    pretrained_sha_check: bool = True  # false: load released files whose git blob SHA-1 is not the pinned one
     source_path: str | None = None    # local clone / bare mirror of the upstream repository
 
     def validate(self, key: str) -> None:

@@ -1,4 +1,4 @@
-"""AGE's released weights (the paper's AGE row): download, checksum, a safe loader for their
+"""AGE's released weights (the paper's AGE row): download, verification, a safe loader for their
 Python-2 pickles, and a run folder holding them as a step-0 checkpoint.
 
 Pretrained mode (``model.pretrained: true``): instead of training, ``ijae train`` loads the
@@ -6,14 +6,28 @@ released CIFAR-10 encoder and generator (``download_pretrained.sh``: ``cifar10_e
 ``cifar10_g.pth``) into freshly built dcgan32px networks and writes a step-0 checkpoint, so
 ``ijae export`` / ``evaluate`` work as for any run. The files are looked up in
 ``model.pretrained_path`` (a folder holding them, for offline machines), else in
-``<work>/cache/age-pretrained/``, else downloaded there from the URLs below. They are
-Python-2 / PyTorch-0.2 pickles of whole modules; :func:`load_released` unpickles them with every
-``torch.nn`` and upstream class replaced by an inert stub (nothing of the file is executed
-beyond a fixed list of tensor-rebuilding functions) and copies the tensors into the fresh
-networks by name, checking every name and shape. Checksums: the authors published none and the
-files could not be downloaded when this adapter was written, so ``RELEASED[...]["sha256"]`` is
-None: each run records the sha256 of the files it loaded in ``RUN/pretrained.json``; pin that
-value here once it has been checked, after which every load verifies it.
+``<work>/cache/age-pretrained/``, else downloaded there from the URLs below.
+
+Nothing of a downloaded file is executed. The files are Python-2 / PyTorch-0.2 pickles of whole
+modules in torch's legacy (pre-zip) format; :func:`load_released` reads every pickle in them (the
+legacy format's header records included) through :class:`_Unpickler`, whose ``find_class``
+resolves only a fixed list of tensor-rebuilding functions and containers, turns every
+``torch.nn`` and upstream class into an inert stub, and refuses any other global. Zip-format files
+go through ``torch.load(weights_only=True)`` (plain state dicts), and only whole-module zip
+pickles, which that refuses, through the same allow-listed unpickler. The tensors are then copied
+into the fresh networks by name, checking every name and shape.
+
+Pinned files: the URLs name the commit of the author's site repository
+(github.com/DmitryUlyanov/dmitryulyanov.github.io, 87a569b "add age checkpoints", 2017) that
+added the files, not a moving branch, and each file's *git blob SHA-1* is pinned and checked
+before the file is unpickled. Why a git blob SHA-1 and not a sha256: the authors published no
+checksum, and the site repository's history (its trees, readable offline from a clone without
+the large blobs) is the only public record of the files' content; git names every file by
+``sha1(b"blob <size>\\0" + content)``, which anyone can recompute from the file (``git
+hash-object FILE``). A mismatch is an error; to load other files knowingly, set
+``model.pretrained_sha_check: false`` (``--set model.pretrained_sha_check=false``), which the
+run's config.yaml and ``pretrained.json`` record. Each run also records the sha256 of the files
+it loaded in ``RUN/pretrained.json``.
 """
 from __future__ import annotations
 
@@ -30,18 +44,20 @@ import torch.nn as nn
 
 from ijae import UserError, work_dir
 
-# download_pretrained.sh at the pinned commit (the files live in the author's web-site repository).
-_RELEASED_BASE = ("https://github.com/DmitryUlyanov/dmitryulyanov.github.io/blob/master/assets/age/"
-                  "pretrained/")
+# The commit of the author's site repository that added the released files (download_pretrained.sh
+# fetches them from there); raw/<commit>/ URLs serve exactly those files.
+RELEASED_COMMIT = "87a569b21b2406d77c3a5cb8d62eae09bbe6b76f"
+_RELEASED_BASE = ("https://github.com/DmitryUlyanov/dmitryulyanov.github.io/raw/"
+                  f"{RELEASED_COMMIT}/assets/age/pretrained/")
 RELEASED = {
     "cifar10": {
         # the network these files hold (README's CIFAR-10 command: --nz 128, default ngf/ndf 64)
         "model": {"net": "dcgan32px", "latent_dim": 128, "ngf": 64, "ndf": 64, "noise": "sphere"},
-        "files": {
-            "E": {"file": "cifar10_e.pth", "url": _RELEASED_BASE + "cifar10_e.pth?raw=true",
-                  "sha256": None},  # unknown until first download: see RUN/pretrained.json
-            "G": {"file": "cifar10_g.pth", "url": _RELEASED_BASE + "cifar10_g.pth?raw=true",
-                  "sha256": None},
+        "files": {  # git blob SHA-1s: `git ls-tree <commit> assets/age/pretrained` of the site repo
+            "E": {"file": "cifar10_e.pth", "url": _RELEASED_BASE + "cifar10_e.pth",
+                  "git_blob_sha1": "cfcab7b207940df4ef9815e11f92f17c425a485e"},
+            "G": {"file": "cifar10_g.pth", "url": _RELEASED_BASE + "cifar10_g.pth",
+                  "git_blob_sha1": "00f5c55d297d378375c6dc74b15efaffbef31cd9"},
         },
     },
 }
@@ -100,7 +116,13 @@ class _Unpickler(pickle.Unpickler):
         raise pickle.UnpicklingError(f"unexpected global {module}.{name} in a released AGE network")
 
 
-_PICKLE = types.SimpleNamespace(Unpickler=_Unpickler, load=pickle.load, __name__="age_released_pickle")
+def _restricted_load(file, **kwargs):
+    """``pickle.load`` through the allow-listed unpickler: torch's legacy format reads its header
+    records (magic number, version, storage keys) with ``pickle_module.load``, not ``Unpickler``."""
+    return _Unpickler(file, **kwargs).load()
+
+
+_PICKLE = types.SimpleNamespace(Unpickler=_Unpickler, load=_restricted_load, __name__="age_released_pickle")
 
 
 def _tensors(obj, prefix: str = "") -> dict[str, torch.Tensor]:
@@ -129,16 +151,30 @@ def load_released(path: str | Path) -> tuple[dict[str, torch.Tensor], dict]:
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # source-change and TypedStorage warnings of old files
         try:
-            obj = torch.load(path, map_location="cpu", pickle_module=_PICKLE, weights_only=False,
-                             encoding="latin1")
-        except (pickle.UnpicklingError, RuntimeError, EOFError, ValueError, KeyError, OSError) as error:
-            raise UserError(f"{path}: not a readable AGE network file ({error})") from error
+            obj = _restricted_torch_load(path)
+        except (pickle.UnpicklingError, RuntimeError, EOFError, ValueError, KeyError, OSError,
+                TypeError, AttributeError, IndexError) as error:
+            raise UserError(f"{path}: not a readable AGE network file, or one that names code outside "
+                            f"the loader's allow-list ({' '.join(str(error).split())[:300]})") from None
     if isinstance(obj, dict):  # a state dict
         return {k: v.detach() for k, v in obj.items() if isinstance(v, torch.Tensor)}, {"class": "state_dict"}
     if not isinstance(obj, _Stub):
         raise UserError(f"{path}: expected a pickled AGE network, found {type(obj).__name__}")
     attrs = {k: v for k, v in vars(obj).items() if isinstance(v, (str, int, float, bool)) and not k.startswith("_")}
     return _tensors(obj), {"class": f"{type(obj).__module__}.{type(obj).__name__}", **attrs}
+
+
+def _restricted_torch_load(path: Path):
+    """torch.load without running code from the file (see the module docstring)."""
+    with open(path, "rb") as handle:
+        is_zip = handle.read(4) == b"PK\x03\x04"
+    if is_zip:
+        try:
+            return torch.load(path, map_location="cpu", weights_only=True)
+        except pickle.UnpicklingError:
+            pass  # a whole-module pickle (nn classes): the allow-listed unpickler below, stubbing them
+    return torch.load(path, map_location="cpu", pickle_module=_PICKLE, weights_only=False,
+                      encoding="latin1")
 
 
 def copy_released(path: str | Path, net: nn.Module) -> dict:
@@ -166,6 +202,25 @@ def sha256(path: Path) -> str:
         for block in iter(lambda: handle.read(1 << 20), b""):
             digest.update(block)
     return digest.hexdigest()
+
+
+def git_blob_sha1(path: Path) -> str:
+    """The name git gives the file's content (``git hash-object``): sha1 of b"blob <size>\\0" + content."""
+    digest = hashlib.sha1(b"blob %d\0" % Path(path).stat().st_size)
+    with open(path, "rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def verify_released(path: Path, entry: dict, check: bool) -> str:
+    """``path``'s git blob SHA-1, which must be the pinned one unless ``check`` is off."""
+    digest = git_blob_sha1(path)
+    if check and digest != entry["git_blob_sha1"]:
+        raise UserError(f"{path}: git blob SHA-1 {digest}, expected {entry['git_blob_sha1']} (the file "
+                        f"published at {entry['url']}); delete it to download it again, or, to load "
+                        "this file anyway, set --set model.pretrained_sha_check=false")
+    return digest
 
 
 def released_file(m, net: str) -> tuple[Path, dict]:
@@ -196,7 +251,8 @@ def released_file(m, net: str) -> tuple[Path, dict]:
 
 
 def load_pretrained(model: nn.Module, m) -> dict:
-    """Copy the released E and G into ``model`` (an AGE; ``m`` its AGEConfig); verify pinned checksums; return the record."""
+    """Copy the released E and G into ``model`` (an AGE; ``m`` its AGEConfig), each verified against
+    its pinned git blob SHA-1 first (unless m.pretrained_sha_check is off); return the record."""
     want = RELEASED[m.pretrained_set]["model"]
     for key, value in want.items():
         if getattr(m, key) != value:
@@ -205,15 +261,13 @@ def load_pretrained(model: nn.Module, m) -> dict:
     record = {"set": m.pretrained_set, "files": {}}
     for name in ("E", "G"):
         path, entry = released_file(m, name)
-        digest = sha256(path)
-        if entry["sha256"] is not None and digest != entry["sha256"]:
-            raise UserError(f"{path}: sha256 {digest}, expected {entry['sha256']} (the pinned checksum "
-                            f"of {entry['url']}); delete it to download it again")
+        blob = verify_released(path, entry, m.pretrained_sha_check)  # before anything is unpickled
         info = copy_released(path, getattr(model, name))
         if "noise" in info and info["noise"] != m.noise:
             raise UserError(f"{path}: trained with noise {info['noise']!r}, config model.noise = {m.noise!r}")
-        record["files"][name] = {"path": str(path), "url": entry["url"], "sha256": digest,
-                                 "sha256_pinned": entry["sha256"], "class": info["class"]}
+        record["files"][name] = {"path": str(path), "url": entry["url"], "sha256": sha256(path),
+                                 "git_blob_sha1": blob, "git_blob_sha1_pinned": entry["git_blob_sha1"],
+                                 "verified": blob == entry["git_blob_sha1"], "class": info["class"]}
     return record
 
 

@@ -6,6 +6,10 @@ import hashlib
 import importlib
 import json
 import os
+import pickle
+import shlex
+import shutil
+import subprocess
 import sys
 from types import SimpleNamespace
 
@@ -193,6 +197,64 @@ def test_loader_refuses_globals_outside_its_allowlist(tmp_path):
         age_weights.load_released(path)
 
 
+class _RunsACommand:
+    """Unpickling this runs ``touch MARKER`` (what a crafted weights file would do)."""
+
+    def __init__(self, marker):
+        self.marker = str(marker)
+
+    def __reduce__(self):
+        return os.system, (f"touch {shlex.quote(self.marker)}",)
+
+
+def _legacy_header_attack(path, marker):
+    """A legacy-format file whose first record (where torch reads the magic number with
+    ``pickle_module.load``) is the attack, followed by a well-formed rest."""
+    net = torch.nn.Linear(2, 2)
+    torch.save(net.state_dict(), path, _use_new_zipfile_serialization=False)
+    path.write_bytes(pickle.dumps(_RunsACommand(marker), protocol=2) + path.read_bytes())
+
+
+@pytest.mark.parametrize("where", ["legacy-header", "legacy-body", "zip-body"])
+def test_a_crafted_weights_file_runs_no_code(tmp_path, where):
+    marker = tmp_path / "pwned"
+    path = tmp_path / "cifar10_e.pth"
+    if where == "legacy-header":
+        _legacy_header_attack(path, marker)
+    else:
+        torch.save({"w": torch.zeros(2), "x": _RunsACommand(marker)}, path,
+                   _use_new_zipfile_serialization=(where == "zip-body"))
+    with pytest.raises(UserError, match=f"{path}: .*allow-list.*system"):
+        age_weights.load_released(path)
+    assert not marker.exists()
+
+
+def test_git_blob_sha1_is_what_git_hash_object_says(tmp_path):
+    path = tmp_path / "weights.pth"
+    path.write_bytes(bytes(range(256)) * 3 + b"\0tail")
+    git = shutil.which("git")
+    if git is None:
+        pytest.skip("git is not installed: nothing to compare against")
+    expected = subprocess.run([git, "hash-object", str(path)], capture_output=True, text=True,
+                              check=True).stdout.strip()
+    assert age_weights.git_blob_sha1(path) == expected
+
+
+def test_released_files_are_pinned_to_a_commit_and_verified_before_loading(tmp_path):
+    for entry in age_weights.RELEASED["cifar10"]["files"].values():
+        assert f"/raw/{age_weights.RELEASED_COMMIT}/assets/age/pretrained/{entry['file']}" in entry["url"]
+        assert len(entry["git_blob_sha1"]) == 40
+    # a file that is not the published one is refused before it is unpickled
+    marker = tmp_path / "pwned"
+    _legacy_header_attack(tmp_path / "cifar10_e.pth", marker)
+    m = age.AGEConfig(pretrained=True, pretrained_path=str(tmp_path))
+    path, entry = age_weights.released_file(m, "E")
+    with pytest.raises(UserError, match="expected cfcab7b.*pretrained_sha_check=false"):
+        age_weights.verify_released(path, entry, check=True)
+    assert age_weights.verify_released(path, entry, check=False) == age_weights.git_blob_sha1(path)
+    assert not marker.exists()
+
+
 # ---- with the upstream code (a clone or mirror) -----------------------------------------------
 
 
@@ -256,6 +318,12 @@ def test_pretrained_mode_writes_a_checkpoint_that_exports(clone, tmp_path, monke
     for name in age.upstream(clone):
         monkeypatch.delitem(sys.modules, name)
 
+    # the files are verified against their pinned git blob SHA-1 before loading: pin these
+    pinned = {net: age_weights.git_blob_sha1(tmp_path / "released" / f"cifar10_{net.lower()}.pth")
+              for net in ("E", "G")}
+    for net, blob in pinned.items():
+        monkeypatch.setitem(age_weights.RELEASED["cifar10"]["files"][net], "git_blob_sha1", blob)
+
     # through the command line, as the workflow runs it (issue 11): the CLI must reach AGE's own
     # train; the generic loop would train 2 steps from scratch and write no pretrained.json
     (tmp_path / "age.yaml").write_text(config.dump(plain))
@@ -267,6 +335,7 @@ def test_pretrained_mode_writes_a_checkpoint_that_exports(clone, tmp_path, monke
     for net in ("E", "G"):
         path = tmp_path / "released" / f"cifar10_{net.lower()}.pth"
         assert record["files"][net]["sha256"] == hashlib.sha256(path.read_bytes()).hexdigest()
+        assert record["files"][net]["git_blob_sha1"] == pinned[net] and record["files"][net]["verified"]
     for key, value in authors.state_dict().items():
         if not key.endswith("num_batches_tracked"):
             assert torch.equal(state["model"][key], value), key
@@ -274,9 +343,15 @@ def test_pretrained_mode_writes_a_checkpoint_that_exports(clone, tmp_path, monke
     assert samples.is_file() and recons.is_file()
 
     entry = age_weights.RELEASED["cifar10"]["files"]["E"]          # a pinned checksum is verified
-    monkeypatch.setitem(entry, "sha256", "0" * 64)
-    with pytest.raises(UserError, match="sha256 .*expected 0{64}"):
+    monkeypatch.setitem(entry, "git_blob_sha1", "0" * 40)
+    with pytest.raises(UserError, match="git blob SHA-1 .*expected 0{40}.*model.pretrained_sha_check=false"):
         get_adapter("age").train(cfg, tmp_path / "run2")
+    assert not (tmp_path / "run2" / CHECKPOINT).exists()
+    # overridden knowingly: loads, and the record says the file was not the pinned one
+    unchecked = config.from_dict(config.apply_overrides(cfg.to_dict(), ["model.pretrained_sha_check=false"]))
+    get_adapter("age").train(unchecked, tmp_path / "run3")
+    record = json.loads((tmp_path / "run3" / "pretrained.json").read_text())
+    assert record["files"]["E"]["verified"] is False and record["files"]["G"]["verified"] is True
 
 
 def test_pretrained_mode_refuses_a_config_unlike_the_released_networks(clone, tmp_path):

@@ -92,9 +92,10 @@ class GitSource:
                               f"{self.url}") from error
         if not self._has_commit(repo):
             self._fetch(repo, origin, mirror)
-        if repo.is_dirty():
-            raise SourceError(f"{dest} has local changes to tracked files; the harness never edits "
-                              "upstream code: delete the folder to re-clone it")
+        # untracked files count: a .py dropped into the clone would be imported like upstream code
+        if repo.is_dirty(untracked_files=True):
+            raise SourceError(f"{dest} has local changes (edited or untracked files); the harness "
+                              "never edits upstream code: delete the folder to re-clone it")
         if not (repo.head.is_detached and repo.head.commit.hexsha == self.commit):
             repo.git.checkout("--detach", self.commit)
         head = repo.head.commit.hexsha

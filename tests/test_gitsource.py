@@ -131,6 +131,15 @@ def test_a_clone_with_local_edits_is_refused(upstream):
         source(upstream.path, upstream.first).checkout()
 
 
+@pytest.mark.parametrize("name", ["injected.py", "pkg/__init__.py"])
+def test_a_clone_with_an_untracked_file_is_refused(upstream, name):
+    dest = source(upstream.path, upstream.first).checkout()
+    (dest / name).parent.mkdir(exist_ok=True)
+    (dest / name).write_text("import os; os.system('echo imported')\n")  # would run on import
+    with pytest.raises(SourceError, match="untracked"):
+        source(upstream.path, upstream.first).checkout()
+
+
 def test_import_isolated_sets_generic_top_level_names_aside(tmp_path, monkeypatch):
     (tmp_path / "models").mkdir()
     (tmp_path / "models" / "__init__.py").write_text("")

@@ -21,7 +21,9 @@ Model (two_stage_vae_model.py, ``TwoStageVaeModel``):
 
 Networks (stage 1): ``Infogan`` (the repo's default, ``--network-structure Infogan``, the InfoGAN
 network of Lucic et al. 2018 that the paper uses for its FID tables) and ``Resnet``. Stage 2 is
-the same MLP for both.
+the same MLP for both. Batch norm is util.batch_norm's (twostage_nets.ZeroDebiasedBatchNorm):
+moving averages with decay 0.999 and TF's zero-debiasing, biased batch variance, eps 1e-5; eval
+mode (stage 2's encoding of the data, export) uses those averages as the repo's is_training=False.
 
 Schedule (demo.py): Adam (TF defaults: betas 0.9 / 0.999, eps 1e-8), stage 1 ``--epochs`` 400 at
 ``--lr`` 1e-4 halved (``--lr-fac`` 0.5) every ``--lr-epochs`` 150; stage 2 ``--epochs2`` 800 at
@@ -35,8 +37,6 @@ Differences from the TensorFlow code (none changes the objective):
     stage 2 encodes each batch with the frozen stage 1 instead of encoding the whole training set
     once up front (the same distribution of z).
   * log(2 pi) / 2 exactly; the repo writes the rounded constant 0.91893 (no effect on gradients).
-  * BatchNorm: TF's moving averages with decay 0.999 are PyTorch momentum 0.001, eps 1e-5;
-    PyTorch's running variance is the unbiased one, the repo's the biased one.
   * spectral norm (Infogan encoder): torch's parametrization, one power iteration per training
     forward; TF's also ran one in inference forwards, and started without torch's 15 warm-up ones.
   * Adam: torch's epsilon is added to sqrt(v_hat), TF's to sqrt(v) (a ~1e-8 difference).

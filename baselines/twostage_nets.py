@@ -1,6 +1,6 @@
 """2Stage-VAE's networks, ported from the authors' TensorFlow code (github.com/daib13/TwoStageVAE,
 network/two_stage_vae_model.py and network/util.py; see baselines/twostage.py for the model):
-TF "SAME" convolutions, util.py's initialisations and batch norm, stage 1's Infogan and Resnet
+TF "SAME" convolutions, util.py's initialisations and batch norm (zero-debiased moving averages), stage 1's Infogan and Resnet
 encoder / decoder pairs, and stage 2's MLPs.
 """
 from __future__ import annotations
@@ -10,7 +10,7 @@ import torch.nn as nn
 import torch.nn.functional as F
 from torch.nn.utils.parametrizations import spectral_norm
 
-BN_MOMENTUM = 0.001     # util.batch_norm: moving averages with decay 0.999
+BN_DECAY = 0.999        # util.batch_norm: assign_moving_average(..., decay=0.999)
 BN_EPS = 1e-5
 
 
@@ -64,12 +64,61 @@ def _normal(module: nn.Module, truncated: bool = False) -> nn.Module:
     return module
 
 
-def bn2d(c: int) -> nn.BatchNorm2d:
-    return nn.BatchNorm2d(c, eps=BN_EPS, momentum=BN_MOMENTUM)
+class ZeroDebiasedBatchNorm(nn.Module):
+    """util.batch_norm: batch statistics in training (biased variance, tf.nn.moments), moving
+    averages in inference, kept by TF's ``assign_moving_average`` with its default
+    ``zero_debias=True``: a hidden average started at zero, ``biased = d * biased + (1 - d) * stat``,
+    divided by ``1 - d ** k`` after k updates. So the moving mean and variance are the batch
+    statistics' decay-weighted average from the first update on, never a blend with the initial
+    0 / 1 (which, with d = 0.999, PyTorch's BatchNorm would still hold half of after 700 steps).
+
+    Over [B, C, H, W] (statistics per channel) or [B, C]. ``weight`` / ``bias`` are gamma / beta;
+    ``running_mean`` / ``running_var`` the debiased averages used in eval mode; ``biased_mean`` /
+    ``biased_var`` and ``num_batches_tracked`` (k) TF's hidden variables."""
+
+    def __init__(self, num_features: int, eps: float = BN_EPS, decay: float = BN_DECAY):
+        super().__init__()
+        self.eps, self.decay = eps, decay
+        self.weight = nn.Parameter(torch.ones(num_features))
+        self.bias = nn.Parameter(torch.zeros(num_features))
+        self.register_buffer("running_mean", torch.zeros(num_features))
+        self.register_buffer("running_var", torch.ones(num_features))
+        self.register_buffer("biased_mean", torch.zeros(num_features))
+        self.register_buffer("biased_var", torch.zeros(num_features))
+        self.register_buffer("num_batches_tracked", torch.zeros((), dtype=torch.long))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        dims = [0, 2, 3] if x.dim() == 4 else [0]
+        if self.training:
+            var, mean = torch.var_mean(x, dim=dims, correction=0)
+            with torch.no_grad():
+                self._update(mean.detach(), var.detach())
+        else:
+            mean, var = self.running_mean, self.running_var
+        shape = (1, -1, 1, 1) if x.dim() == 4 else (1, -1)
+        scale = self.weight * torch.rsqrt(var + self.eps)
+        return x * scale.view(shape) + (self.bias - mean * scale).view(shape)
+
+    def _update(self, mean: torch.Tensor, var: torch.Tensor) -> None:
+        step = 1.0 - self.decay  # what assign_moving_average hands _zero_debias as "decay"
+        self.biased_mean.sub_((self.biased_mean - mean) * step)
+        self.biased_var.sub_((self.biased_var - var) * step)
+        self.num_batches_tracked.add_(1)
+        bias_factor = 1.0 - torch.pow(torch.tensor(self.decay, device=mean.device),
+                                      self.num_batches_tracked.to(mean.dtype))
+        torch.div(self.biased_mean, bias_factor, out=self.running_mean)
+        torch.div(self.biased_var, bias_factor, out=self.running_var)
+
+    def extra_repr(self) -> str:
+        return f"{self.weight.numel()}, eps={self.eps}, decay={self.decay}, zero_debias=True"
 
 
-def bn1d(c: int) -> nn.BatchNorm1d:
-    return nn.BatchNorm1d(c, eps=BN_EPS, momentum=BN_MOMENTUM)
+def bn2d(c: int) -> ZeroDebiasedBatchNorm:
+    return ZeroDebiasedBatchNorm(c)
+
+
+def bn1d(c: int) -> ZeroDebiasedBatchNorm:
+    return ZeroDebiasedBatchNorm(c)
 
 
 # ---- stage 1: Infogan -------------------------------------------------------------------------------

@@ -90,6 +90,43 @@ def test_infogan_weights_match_the_repo_layer_list():
     assert dec(torch.randn(2, 64)).shape == (2, 3, 32, 32)
 
 
+@pytest.mark.parametrize("shape", [(8, 3, 5, 5), (8, 3)])
+def test_batch_norm_moving_averages_are_zero_debiased_as_in_tensorflow(shape):
+    """util.batch_norm's assign_moving_average(zero_debias=True), by hand: after k updates with
+    decay d the moving statistic is EMA_k / (1 - d^k), EMA_k = sum_i (1 - d) d^(k-i) stat_i from
+    EMA_0 = 0 (the initial 0 / 1 never enter); variance is the biased batch variance."""
+    torch.manual_seed(0)
+    bn = nets.bn2d(3) if len(shape) == 4 else nets.bn1d(3)
+    d = nets.BN_DECAY
+    dims = [0, 2, 3] if len(shape) == 4 else [0]
+    ema_mean = torch.zeros(3, dtype=torch.float64)
+    ema_var = torch.zeros(3, dtype=torch.float64)
+    for k in range(1, 6):
+        x = torch.randn(shape) * (k + 1) + 3 * k
+        y = bn.train()(x)
+        xd = x.double()
+        mean, var = xd.mean(dims), xd.var(dims, unbiased=False)
+        ema_mean = d * ema_mean + (1 - d) * mean
+        ema_var = d * ema_var + (1 - d) * var
+        assert torch.allclose(bn.running_mean.double(), ema_mean / (1 - d ** k), rtol=1e-4)
+        assert torch.allclose(bn.running_var.double(), ema_var / (1 - d ** k), rtol=1e-4)
+        view = (1, -1, 1, 1) if len(shape) == 4 else (1, -1)
+        expect = (xd - mean.view(view)) / (var.view(view) + nets.BN_EPS).sqrt()   # batch statistics
+        assert torch.allclose(y.double(), expect, atol=1e-4)
+    # after one update the average is that batch's statistic (PyTorch's BatchNorm: 0.999 of the init)
+    first = nets.bn1d(3).train()
+    x = torch.randn(16, 3) * 2 + 5
+    first(x)
+    assert torch.allclose(first.running_mean, x.mean(0), rtol=1e-4)
+    assert torch.allclose(first.running_var, x.var(0, unbiased=False), rtol=1e-4)
+    # eval mode normalises with the debiased averages, with gamma / beta
+    with torch.no_grad():
+        first.weight.fill_(2.0), first.bias.fill_(0.5)
+    z = torch.randn(4, 3)
+    assert torch.allclose(first.eval()(z), (z - x.mean(0)) / (x.var(0, unbiased=False) + nets.BN_EPS).sqrt()
+                          * 2.0 + 0.5, atol=1e-4)
+
+
 @pytest.mark.parametrize("k", [3, 4, 5])
 def test_same_transposed_conv_is_the_adjoint_of_the_same_strided_conv(k):
     """TF's conv2d_transpose(SAME) is the gradient of conv2d(SAME): <conv x, y> = <x, conv^T y>."""

@@ -14,6 +14,13 @@ Xavier-normal weights). Settings are the notebook's (alphagan/examples/CIFAR.ipy
 lambd 40, z_lambd 0, batch 64, n_iter (2, 1, 1), Adam lr 8e-4 betas (0.5, 0.9) (``fit``'s
 defaults) for E+G, D and C, 10 epochs.
 
+``code_weight`` and ``adversarial_weight`` are on/off switches, not weights: upstream's
+``autoencoder_loss`` never multiplies a loss by them (``code_adversarial_loss`` and
+``adversarial_loss`` enter the E+G loss at weight 1 whenever the value is non-zero), and
+``use_C()`` / ``use_D()`` only test them for zero (zero: C / D is neither built into the loss nor
+trained). A value like 0.5 would therefore act as 1; the config takes only 0 or 1 and says why.
+Only ``lambd`` and ``z_lambd`` scale their losses.
+
 Shims for today's PyTorch, in memory only (the clone's files are never edited):
 - ``AlphaGAN._wrap`` tests ``isinstance(x, torch._TensorBase)`` (gone since PyTorch 0.4) and
   wraps tensors in ``Variable``; a subclass made here replaces it by "a tensor on the model's
@@ -48,7 +55,9 @@ class AlphaGANConfig:
     code_hidden: int = 700            # notebook's C: two hidden layers of 700
     lambd: float = 40.0               # AlphaGAN(lambd=40): weight of the L1 reconstruction loss
     z_lambd: float = 0.0              # code reconstruction loss weight (notebook: 0)
-    code_weight: float = 1.0          # AlphaGAN defaults
+    # on/off switches upstream (never multiplied into a loss): 1 = the code-adversarial loss and
+    # C's training (resp. the image-adversarial loss and D's), 0 = none; only 0 or 1 are accepted
+    code_weight: float = 1.0
     adversarial_weight: float = 1.0
     n_iter: list[int] = field(default_factory=lambda: [2, 1, 1])  # updates per batch: E+G, D, C
     source_path: str | None = None    # local clone / bare mirror of the upstream repository
@@ -58,8 +67,12 @@ class AlphaGANConfig:
             require(getattr(self, name) > 0, f"{key}.{name}", getattr(self, name), "a positive integer")
         require(self.noise_dim is None or self.noise_dim > 0, f"{key}.noise_dim", self.noise_dim,
                "a positive integer or null")
-        for name in ("lambd", "z_lambd", "code_weight", "adversarial_weight"):
+        for name in ("lambd", "z_lambd"):
             require(getattr(self, name) >= 0, f"{key}.{name}", getattr(self, name), ">= 0")
+        for name in ("code_weight", "adversarial_weight"):
+            require(getattr(self, name) in (0, 1), f"{key}.{name}", getattr(self, name),
+                    "0 or 1: upstream AlphaGAN only tests it for zero (on/off) and never scales "
+                    "the loss by it, so any other value would act as 1")
         require(len(self.n_iter) == 3 and all(n >= 0 for n in self.n_iter), f"{key}.n_iter",
                self.n_iter, "three counts >= 0 (E+G, D, C updates per batch)")
 

@@ -39,6 +39,15 @@ def test_config_names_a_bad_schedule():
         config.from_dict({"model": {"name": "alphagan", "n_iter": [2, 1]}})
 
 
+@pytest.mark.parametrize("name", ["code_weight", "adversarial_weight"])
+@pytest.mark.parametrize("value", [0.5, 2.0, -1.0])
+def test_loss_switches_accept_only_zero_or_one(name, value):
+    with pytest.raises(ConfigError, match=f"model.{name} .*0 or 1.*on/off"):
+        config.from_dict({"model": {"name": "alphagan", name: value}})
+    for ok in (0, 1):
+        assert getattr(config.from_dict({"model": {"name": "alphagan", name: ok}}).model, name) == ok
+
+
 def test_code_discriminator_is_the_notebook_mlp():
     C = alphagan.code_discriminator(16, 700)
     assert [type(m).__name__ for m in C] == ["Linear", "LeakyReLU", "Linear", "LeakyReLU", "Linear", "Sigmoid"]
@@ -107,3 +116,21 @@ def test_resume_is_exact(clone, tmp_path):
     train(ag_config("train.steps=2"), tmp_path / "split")
     train(ag_config("train.steps=3"), tmp_path / "split", resume=True)
     assert_same_run(tmp_path / "whole", tmp_path / "split", step=3)
+
+
+@pytest.mark.parametrize("name,loss", [("code_weight", "code_adversarial_loss"),
+                                       ("adversarial_weight", "adversarial_loss")])
+def test_upstream_uses_the_weights_as_switches(clone, name, loss):
+    """Why the config takes only 0 or 1: upstream's losses do not change with the value."""
+    x = torch.rand(4, 3, 16, 16) * 2 - 1
+    values = {}
+    for weight in (1, 5):
+        torch.manual_seed(0)
+        model = get_adapter("alphagan").build(ag_config(), 16)
+        setattr(model.gan, name, weight)   # past the config's check, on purpose
+        torch.manual_seed(0)
+        values[weight] = model.gan.autoencoder_loss(x)[loss].item()
+    assert values[1] == values[5]
+    model = get_adapter("alphagan").build(ag_config(f"model.{name}=0"), 16)
+    assert loss not in model.gan.autoencoder_loss(x)
+    assert [n for n, _ in model._parts()] == ["EG", "C" if name == "adversarial_weight" else "D"]

@@ -62,6 +62,21 @@ def test_evaluate_digits_run_writes_complete_record(tmp_path, digits16, metrics_
     assert rec["is_std_over"] == "10 splits of the samples" and rec["recon_std_over"] == "images"
     assert rec["is_mean"] > 7 and 0 < rec["fid"] < 100 and rec["recon_mean"] > 0
     assert rec["digits_classifier_test_accuracy"] >= 0.97
+    # the noisy reconstructions keep their digit; another digit's would not (chance ~ 0.1)
+    assert rec["recon_label_agreement"] > 0.85 and rec["recon_label_agreement_chance"] < 0.2
+    assert rec["digits_classifier_originals_accuracy"] == rec["digits_classifier_test_accuracy"]
+    assert rec["recon_label_reference"] == "digits dataset labels"
+    # real digits as samples: precise, recalled, every class covered; KID capped at 300 samples
+    assert rec["precision"] > 0.8 and rec["recall"] > 0.6 and rec["f_score"] > 0.6
+    assert (rec["prc_neighborhood"], rec["prc_reference_n"], rec["prc_layer"]) == \
+        (3, 1438, rec["fid_layer"])
+    assert (rec["kid_subsets"], rec["kid_subset_size"], rec["kid_reference_n"]) == (100, 300, 1438)
+    assert rec["kid_mean"] < 50 and rec["kid_std"] > 0
+    assert rec["classes_covered"] == 10 and rec["class_kl"] < 0.1
+    assert sum(rec[f"class_fraction_{c}"] for c in range(10)) == pytest.approx(1.0)
+    table = record.collect([run])                   # ijae collect carries every field
+    assert {"precision", "recall", "kid_mean", "classes_covered", "class_kl",
+            "recon_label_agreement", "recon_label_agreement_chance"} <= set(table.columns)
     for name in ("torch", "torchvision", "torch_fidelity", "lpips", "ijae", "numpy"):
         assert rec[f"version_{name}"], name
     assert rec["device"] == "cpu" or rec["device"].startswith("cuda")
@@ -74,6 +89,7 @@ def test_evaluate_digits_run_writes_complete_record(tmp_path, digits16, metrics_
     assert code == 0, err
     rec = json.loads(out)
     assert (rec["n_samples"], rec["is_splits"], rec["fid"]) == (100, 5, None)
+    assert rec["precision"] is None and rec["kid_mean"] is None    # they share FID's reference
     assert rec["is_std_over"] == "5 splits of the samples"
 
 

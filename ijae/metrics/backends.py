@@ -13,6 +13,7 @@ from typing import Callable
 import numpy as np
 
 from ijae import UserError
+from ijae.metrics import keys as K
 from ijae.metrics.keys import KEY_RECON_METRIC
 
 
@@ -69,7 +70,7 @@ def _score_inception(job: Scoring) -> tuple[dict, np.ndarray]:
         job.samples, job.reference, reference_name=f"ijae-{job.cfg.data.dataset}-{size}px-train",
         weights=job.settings["inception_weights"], verbose=job.settings["verbose"],
         splits=job.settings["is_splits"], device=job.device,
-        batch_size=job.settings["batch_size"], cache_dir=job.cache)
+        batch_size=job.settings["batch_size"], cache_dir=job.cache, **_reference_options(job))
     distances = lpips_distance.distances(job.originals, job.reconstructions, net=net,
                                          device=job.device, batch_size=job.settings["batch_size"],
                                          model=model)
@@ -80,17 +81,40 @@ def _score_inception(job: Scoring) -> tuple[dict, np.ndarray]:
 
 
 def _score_digits(job: Scoring) -> tuple[dict, np.ndarray]:
-    from ijae.metrics import digits
+    from ijae import data
+    from ijae.metrics import digits, labels
 
     batch_size = job.settings["batch_size"]
     fields = digits.generation_metrics(
         job.samples, job.reference, verbose=job.settings["verbose"],
         splits=job.settings["is_splits"], device=job.device, batch_size=batch_size,
-        cache_dir=job.cache)
+        cache_dir=job.cache, **_reference_options(job))
     distances = digits.feature_distances(job.originals, job.reconstructions, cache_dir=job.cache,
                                          device=job.device, batch_size=max(batch_size, 256))
     fields[KEY_RECON_METRIC] = digits.RECON_METRIC
+    size = int(job.samples.shape[1])
+    net = digits.load_classifier(digits.classifier_path(size, job.cache))[0]
+    test_labels = data.load_dataset(job.cfg.data).test_labels
+    fields.update(labels.class_coverage(digits.predicted_labels(job.samples, net), test_labels,
+                                        n_classes=digits.N_CLASSES))
+    fields[K.KEY_CLASS_KL_REFERENCE] = "digits test split labels"
+    # the originals' own labels when they come from the dataset (export writes the test split's
+    # first images), else the classifier's: then a perfect reconstruction scores exactly 1
+    original_labels = digits.predicted_labels(job.originals, net)
+    truth = digits.true_labels(job.originals, size)
+    fields.update(labels.label_agreement(
+        original_labels if truth is None else truth, original_labels,
+        digits.predicted_labels(job.reconstructions, net)))
+    fields[K.KEY_RECON_LABEL_REFERENCE] = "classifier labels of the originals" \
+        if truth is None else "digits dataset labels"
     return fields, distances
+
+
+def _reference_options(job: Scoring) -> dict:
+    """FID / KID / precision-recall settings, as the backends' generation_metrics take them."""
+    from ijae.metrics.fidelity import REFERENCE_OPTIONS
+
+    return {name: job.settings[name] for name in REFERENCE_OPTIONS}
 
 
 def _digits_only(cfg) -> None:

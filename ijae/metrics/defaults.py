@@ -44,9 +44,21 @@ SETTINGS = (
             "vgg16-397923af.pth), or 'random' for an untrained trunk (tests only; the metric is "
             "then named ...-random-trunk)", env="IJAE_LPIPS_WEIGHTS"),
     Setting("is_splits", 10, "IS splits (mean ± std over them)", int),
-    Setting("fid", True, "FID against the train split", bool),
+    Setting("fid", True,
+            "FID against the train split (off: KID and precision / recall too, which share "
+            "its reference)", bool),
+    Setting("kid", True, "KID against the train split (on FID's features)", bool),
+    Setting("kid_subsets", 100, "KID: random subsets (mean ± std over them)", int),
+    Setting("kid_subset_size", 1000,
+            "KID: images per subset, capped at the smaller set's size", int),
+    Setting("prc", True,
+            "precision and recall against the train split (Kynkäänniemi et al. 2019, on FID's "
+            "features)", bool),
+    Setting("prc_neighborhood", 3, "precision and recall: k of the k-nearest-neighbour balls",
+            int),
     Setting("fid_reference_n", None,
-            "FID against the first N train images (default: the whole train split)", int),
+            "FID, KID, precision and recall against the first N train images (default: the "
+            "whole train split)", int),
     Setting("verbose", True, "progress on stderr", bool, cli=False),
     Setting("write", True, "store the record as RUN/metrics.json", bool, cli=False),
 )

@@ -33,6 +33,8 @@ RECIPE = {"version": 1, "widths": [16, 32, 64], "hidden": 128, "epochs": 20, "ba
           "optimizer": "adam", "schedule": "onecycle", "max_lr": 1e-2, "shift_per_16px": 1,
           "seed": 0, "threads": 1}
 CONV_LAYERS = ("conv1", "conv2", "conv3")
+N_CLASSES = 10
+FEATURE_LAYER = "penultimate"   # FID, KID and precision / recall; IS uses the logits
 RECON_METRIC = "digits-feature-distance"
 
 
@@ -60,7 +62,7 @@ class DigitsNet(nn.Module):
         self.conv3 = nn.Sequential(nn.AvgPool2d(2), nn.Conv2d(w2, w3, 3, 1, 1), nn.ReLU())
         self.hidden = nn.Sequential(nn.AdaptiveAvgPool2d(2), nn.Flatten(), nn.Linear(4 * w3, hidden),
                                     nn.ReLU())
-        self.fc = nn.Linear(hidden, 10)
+        self.fc = nn.Linear(hidden, N_CLASSES)
 
     def forward(self, x: torch.Tensor) -> dict[str, torch.Tensor]:
         if self.upsample > 1:
@@ -175,8 +177,8 @@ class DigitsFeatureExtractor(FeatureExtractorBase):
 
     @staticmethod
     def get_default_feature_layer_for_metric(metric):
-        return {"isc": "logits", "fid": "penultimate", "kid": "penultimate",
-                "prc": "penultimate"}[metric]
+        return {"isc": "logits", "fid": FEATURE_LAYER, "kid": FEATURE_LAYER,
+                "prc": FEATURE_LAYER}[metric]
 
     @staticmethod
     def can_be_compiled():
@@ -199,18 +201,19 @@ def extractor_name(image_size: int) -> str:
 
 def generation_metrics(samples: np.ndarray, reference: np.ndarray | None, *, cache_dir: str | Path,
                        splits: int = 10, device: str = "cpu", batch_size: int = 64,
-                       verbose: bool = True) -> dict:
-    """IS (logits; mean, std over splits) of ``samples``, FID (penultimate) to ``reference``."""
+                       verbose: bool = True, **options) -> dict:
+    """IS (logits; mean, std over splits) of ``samples``; FID, KID and precision / recall
+    (penultimate) to ``reference``; ``options``: fidelity.REFERENCE_OPTIONS."""
     size = int(samples.shape[1])
     path = classifier_path(size, cache_dir)
     with _threads(1 if device == "cpu" else torch.get_num_threads()):  # see _threads
         out = fidelity.generation_metrics(
             samples, reference, feature_extractor=extractor_name(size), weights_path=path,
-            reference_name=f"ijae-digits-{size}px-train", cache_dir=cache_dir, splits=splits,
-            device=device, batch_size=batch_size, verbose=verbose)
+            reference_name=f"ijae-digits-{size}px-train", cache_dir=cache_dir,
+            feature_layer=FEATURE_LAYER, splits=splits, device=device, batch_size=batch_size,
+            verbose=verbose, **options)
     meta = load_classifier(path)[1]
-    out.update(is_layer="logits", fid_layer="penultimate",
-               digits_classifier_test_accuracy=meta["test_accuracy"])
+    out.update(is_layer="logits", digits_classifier_test_accuracy=meta["test_accuracy"])
     return out
 
 
@@ -228,6 +231,27 @@ def feature_distances(originals: np.ndarray, reconstructions: np.ndarray, *,
                 d = d + (_unit(f0[name]) - _unit(f1[name])).pow(2).sum(1).mean((1, 2))
             out.append(d.double().cpu())
     return torch.cat(out).numpy()
+
+
+def predicted_labels(images: np.ndarray, net: DigitsNet, batch_size: int = 512) -> np.ndarray:
+    """The classifier's label of each uint8 [N, H, W, 3] image: int64 [N]."""
+    out = [np.zeros(0, np.int64)]
+    with torch.no_grad(), _threads(1):
+        for start in range(0, len(images), batch_size):
+            logits = net(to_tensor(images[start:start + batch_size]))["logits"]
+            out.append(logits.argmax(1).numpy().astype(np.int64))
+    return np.concatenate(out)
+
+
+def true_labels(images: np.ndarray, image_size: int) -> np.ndarray | None:
+    """The digits dataset's label of each image, found by its exact pixels in the test split,
+    then the train split; None when any image is in neither (e.g. not exported from them)."""
+    ds = _digits(image_size)
+    lookup = {}
+    for split, labels in ((ds.train, ds.train_labels), (ds.test, ds.test_labels)):
+        lookup.update((image.tobytes(), int(label)) for image, label in zip(split, labels))
+    found = [lookup.get(np.ascontiguousarray(image).tobytes()) for image in images]
+    return None if any(label is None for label in found) else np.array(found, np.int64)
 
 
 def _unit(features: torch.Tensor, eps: float = 1e-10) -> torch.Tensor:

@@ -6,7 +6,10 @@ Backends (``backends.py``; default: the run config's ``eval.backend``):
   train split, torch-fidelity's ``inception-v3-compat``; LPIPS (lpips, v0.1, AlexNet) between
   each test image and its reconstruction (mean ± std over images).
 - ``digits``: the same through a digits classifier, for the offline default profile; the
-  reconstruction metric is ``digits-feature-distance`` (see digits.py).
+  reconstruction metric is ``digits-feature-distance`` (see digits.py), and beside it whether each
+  reconstruction keeps its digit (``recon_label_agreement``); the samples' class coverage.
+
+Both add KID and precision / recall (Kynkäänniemi et al. 2019) on FID's features and reference.
 
 Every setting (batch size, weights files for offline machines, the cache folder, ...) is listed
 once, with its default and environment variable, in ``defaults.py``.
@@ -61,7 +64,8 @@ def _evaluate_locked(run: str | Path, **kwargs) -> dict:
         raise UserError(f"run folder {run} does not exist")
     cfg = config.load(run / CONFIG)
     backend = get_backend(settings["backend"] or cfg.eval.backend)
-    for name in ("batch_size", "is_splits", "n_samples", "fid_reference_n"):
+    for name in ("batch_size", "is_splits", "n_samples", "fid_reference_n", "kid_subsets",
+                 "kid_subset_size", "prc_neighborhood"):
         if settings[name] is not None and settings[name] < 1:
             raise UserError(f"{name} = {settings[name]}: expected a positive integer")
     samples = contract.load_samples(run / SAMPLES)[:settings["n_samples"]]
@@ -75,6 +79,7 @@ def _evaluate_locked(run: str | Path, **kwargs) -> dict:
     method = method_fields(cfg.model.name)
     device = fidelity.resolve_device(settings["device"])
     fid, splits = settings["fid"], settings["is_splits"]
+    # the train split is the reference of FID, KID and precision / recall; --no-fid drops all
     reference = data.load_dataset(cfg.data).train[:settings["fid_reference_n"]] if fid else None
     scored, distances = backend.score(Scoring(
         samples=samples, reference=reference, originals=originals,

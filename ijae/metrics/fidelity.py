@@ -1,7 +1,9 @@
-"""The one torch-fidelity call both backends go through: IS of the samples, FID against a reference.
+"""The one torch-fidelity call both backends go through: IS of the samples; FID, KID and
+precision / recall (Kynkaanniemi et al. 2019) against a reference, all on one feature layer.
 
-torch-fidelity computes everything (feature extraction, the IS split formula, FID statistics and
-their file cache); this module only feeds it uint8 images and names the cache entries. The
+torch-fidelity computes everything (feature extraction, the IS split formula, FID statistics, KID
+subsets, k-NN balls, and their file cache); this module only feeds it uint8 images, names the
+cache entries and the layers. The
 Inception backend passes torch-fidelity's own ``inception-v3-compat``; the digits backend passes a
 registered :class:`~torch_fidelity.FeatureExtractorBase` subclass (see ``digits.py``).
 """
@@ -15,8 +17,10 @@ import torch
 
 from ijae import UserError
 from ijae import device as device_mod
-from ijae.metrics.keys import KEY_METRIC_FID, KEY_METRIC_IS_MEAN, KEY_METRIC_IS_STD
+from ijae.metrics import keys as K
 
+# the evaluation settings (defaults.py) that reach generation_metrics unchanged
+REFERENCE_OPTIONS = ("fid", "kid", "kid_subsets", "kid_subset_size", "prc", "prc_neighborhood")
 IS_SHUFFLE_SEED = 2020  # torch-fidelity's default rng_seed: samples are shuffled before splitting
 
 
@@ -59,12 +63,16 @@ def file_digest(path: str | Path) -> str:
 
 def generation_metrics(samples: np.ndarray, reference: np.ndarray | None, *, feature_extractor: str,
                        weights_path: str | Path, reference_name: str, cache_dir: str | Path,
-                       splits: int = 10, device: str = "cpu", batch_size: int = 64,
+                       feature_layer: str, splits: int = 10, fid: bool = True, kid: bool = True,
+                       kid_subsets: int = 100, kid_subset_size: int = 1000, prc: bool = True,
+                       prc_neighborhood: int = 3, device: str = "cpu", batch_size: int = 64,
                        verbose: bool = True) -> dict:
-    """IS of ``samples`` (mean, std over ``splits``) and, when ``reference`` is given, FID to it.
+    """IS of ``samples`` (mean, std over ``splits``) and, when ``reference`` is given, those of
+    FID, KID and precision / recall that are on, every one of them on ``feature_layer``.
 
-    The reference's statistics are cached under ``cache_dir/fidelity`` by torch-fidelity, keyed by
-    ``reference_name``, the reference images' hash, the weights file's hash and the extractor name.
+    KID's subset size is capped at the smaller set's size (the cap is recorded). The reference's
+    features and FID statistics are cached under ``cache_dir/fidelity`` by torch-fidelity, keyed
+    by ``reference_name``, the reference images' hash, the weights file's hash and the extractor.
     """
     import torch_fidelity
 
@@ -73,9 +81,20 @@ def generation_metrics(samples: np.ndarray, reference: np.ndarray | None, *, fea
                         f"{max(splits, 2)} (use more samples or fewer --is-splits)")
     if reference is not None and len(reference) < 2:
         raise UserError(f"FID reference has {len(reference)} image(s); it needs at least 2")
+    if prc and reference is not None and min(len(samples), len(reference)) <= prc_neighborhood:
+        raise UserError(f"precision / recall with prc_neighborhood = {prc_neighborhood} needs more "
+                        f"than {prc_neighborhood} samples and reference images (got "
+                        f"{len(samples)} and {len(reference)}): lower --prc-neighborhood")
+    fid, kid, prc = (bool(on) and reference is not None for on in (fid, kid, prc))
+    if not (fid or kid or prc):
+        reference = None   # nothing compares with it: torch-fidelity would still extract it
+    subset = min(kid_subset_size, len(samples), len(reference)) if kid else None
     kwargs = dict(
-        input1=ImageDataset(samples), isc=True, isc_splits=splits, fid=reference is not None,
+        input1=ImageDataset(samples), isc=True, isc_splits=splits, fid=fid, kid=kid, prc=prc,
         feature_extractor=feature_extractor, feature_extractor_weights_path=str(weights_path),
+        feature_layer_fid=feature_layer, feature_layer_kid=feature_layer,
+        feature_layer_prc=feature_layer, kid_subsets=kid_subsets, kid_subset_size=subset or 1,
+        prc_neighborhood=prc_neighborhood,
         cuda=device.startswith("cuda"), batch_size=batch_size, samples_shuffle=True,
         rng_seed=IS_SHUFFLE_SEED, cache=True, cache_root=str(Path(cache_dir) / "fidelity"),
         save_cpu_ram=True,  # in-memory tensors: no DataLoader worker processes
@@ -86,10 +105,22 @@ def generation_metrics(samples: np.ndarray, reference: np.ndarray | None, *, fea
               f"-w{weights_digest[:12]}"
         kwargs.update(input2=ImageDataset(reference), input2_cache_name=key)
     out = torch_fidelity.calculate_metrics(**kwargs)
+    n_reference = len(reference) if reference is not None else None
     return {
-        KEY_METRIC_IS_MEAN: out[torch_fidelity.KEY_METRIC_ISC_MEAN],
-        KEY_METRIC_IS_STD: out[torch_fidelity.KEY_METRIC_ISC_STD],
-        KEY_METRIC_FID: out.get(torch_fidelity.KEY_METRIC_FID),
+        K.KEY_METRIC_IS_MEAN: out[torch_fidelity.KEY_METRIC_ISC_MEAN],
+        K.KEY_METRIC_IS_STD: out[torch_fidelity.KEY_METRIC_ISC_STD],
+        K.KEY_METRIC_FID: out.get(torch_fidelity.KEY_METRIC_FID),
+        K.KEY_METRIC_KID_MEAN: out.get(torch_fidelity.KEY_METRIC_KID_MEAN),
+        K.KEY_METRIC_KID_STD: out.get(torch_fidelity.KEY_METRIC_KID_STD),
+        K.KEY_KID_SUBSETS: kid_subsets if kid else None, K.KEY_KID_SUBSET_SIZE: subset,
+        K.KEY_KID_REFERENCE_N: n_reference if kid else None,
+        K.KEY_METRIC_PRECISION: out.get(torch_fidelity.KEY_METRIC_PRECISION),
+        K.KEY_METRIC_RECALL: out.get(torch_fidelity.KEY_METRIC_RECALL),
+        K.KEY_METRIC_F_SCORE: out.get(torch_fidelity.KEY_METRIC_F_SCORE),
+        K.KEY_PRC_NEIGHBORHOOD: prc_neighborhood if prc else None,
+        K.KEY_PRC_REFERENCE_N: n_reference if prc else None,
+        K.KEY_FID_LAYER: feature_layer, K.KEY_KID_LAYER: feature_layer if kid else None,
+        K.KEY_PRC_LAYER: feature_layer if prc else None,
         "feature_extractor": feature_extractor,
         "feature_extractor_weights": str(weights_path),
         "feature_extractor_weights_sha256": weights_digest,

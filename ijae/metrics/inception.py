@@ -116,13 +116,15 @@ def random_weights(path: str | Path, seed: int = 0) -> Path:
 
 def generation_metrics(samples: np.ndarray, reference: np.ndarray | None, *, reference_name: str,
                        weights: str | Path | None, cache_dir: str | Path, splits: int = 10,
-                       device: str = "cpu", batch_size: int = 64, verbose: bool = True) -> dict:
-    """IS (mean, std over splits) of ``samples`` and FID to ``reference`` (None: no FID)."""
+                       device: str = "cpu", batch_size: int = 64, verbose: bool = True,
+                       **options) -> dict:
+    """IS (mean, std over splits) of ``samples``; FID, KID, precision / recall to ``reference``
+    (None: none of them) on the 2048-d pool features; ``options``: fidelity.REFERENCE_OPTIONS."""
     path = resolve_weights(weights, cache_dir)
     check_weights(path)
     out = fidelity.generation_metrics(
         samples, reference, feature_extractor=FEATURE_EXTRACTOR, weights_path=path,
-        reference_name=reference_name, cache_dir=cache_dir, splits=splits, device=device,
-        batch_size=batch_size, verbose=verbose)
-    out.update(is_layer=IS_LAYER, fid_layer=FID_LAYER)
+        reference_name=reference_name, cache_dir=cache_dir, feature_layer=FID_LAYER,
+        splits=splits, device=device, batch_size=batch_size, verbose=verbose, **options)
+    out.update(is_layer=IS_LAYER)
     return out

@@ -29,12 +29,51 @@ KEY_METRIC_FID = "fid"
 KEY_FID_REFERENCE = "fid_reference"
 KEY_FID_REFERENCE_N = "fid_reference_n"
 
+# beside FID, on the same features and reference (the train split): KID (mean, std over random
+# subsets) and precision / recall (Kynkaanniemi et al. 2019: the share of samples inside the real
+# set's k-NN balls, and of real images inside the samples' balls), as torch-fidelity computes them
+KEY_METRIC_KID_MEAN = "kid_mean"
+KEY_METRIC_KID_STD = "kid_std"
+KEY_KID_SUBSETS = "kid_subsets"
+KEY_KID_SUBSET_SIZE = "kid_subset_size"
+KEY_KID_REFERENCE_N = "kid_reference_n"
+KEY_METRIC_PRECISION = "precision"
+KEY_METRIC_RECALL = "recall"
+KEY_METRIC_F_SCORE = "f_score"
+KEY_PRC_NEIGHBORHOOD = "prc_neighborhood"      # k of the k-NN balls
+KEY_PRC_REFERENCE_N = "prc_reference_n"
+KEY_FID_LAYER = "fid_layer"                    # FID, KID and precision / recall share the layer
+KEY_KID_LAYER = "kid_layer"
+KEY_PRC_LAYER = "prc_layer"
+
+# class coverage (digits backend): the classifier's labels of the samples against the test split
+KEY_METRIC_CLASSES_COVERED = "classes_covered"        # classes with >= the threshold's share
+KEY_CLASSES_COVERED_THRESHOLD = "classes_covered_threshold"
+KEY_N_CLASSES = "n_classes"
+KEY_METRIC_CLASS_KL = "class_kl"                      # KL(sample labels || test split labels)
+KEY_CLASS_KL_REFERENCE = "class_kl_reference"
+CLASS_FRACTION_PREFIX = "class_fraction_"             # + the class: its share of the samples
+
+
+def class_fraction_key(label: int) -> str:
+    """The record field of one class's share of the samples (records are flat: no lists)."""
+    return f"{CLASS_FRACTION_PREFIX}{int(label)}"
+
+
 # reconstruction: a distance between each test image and its reconstruction
 KEY_RECON_METRIC = "recon_metric"
 KEY_METRIC_RECON_MEAN = "recon_mean"
 KEY_METRIC_RECON_STD = "recon_std"
 KEY_RECON_STD_OVER = "recon_std_over"
 KEY_N_RECONSTRUCTIONS = "n_reconstructions"
+# ... and, on the digits backend, whether it keeps the digit: the share of test images whose
+# reconstruction the classifier labels with the original's label; beside it the same for each
+# original against another image's reconstruction (chance: a model that ignores x) and for the
+# originals themselves (the classifier's accuracy: what a perfect reconstruction scores)
+KEY_METRIC_RECON_LABEL_AGREEMENT = "recon_label_agreement"
+KEY_RECON_LABEL_AGREEMENT_CHANCE = "recon_label_agreement_chance"
+KEY_ORIGINALS_ACCURACY = "digits_classifier_originals_accuracy"
+KEY_RECON_LABEL_REFERENCE = "recon_label_reference"   # true labels, or the classifier's
 
 # provenance
 KEY_CONFIG_HASH = "config_hash"

@@ -1,0 +1,167 @@
+"""Mode-seeking against mass-covering, measured (issue 13): precision, recall and class coverage
+against λ for λ-IJAE and its explicit ablations λ-IJAE-L1 / -L2, the other models as horizontal
+reference lines; a column of panels per dataset, a row per measure.
+
+The theory (the paper's Figure 1): small λ is mode-seeking (reverse KL: precise samples, missed
+modes), large λ mass-covering (forward KL: every mode, blurrier samples), so recall should rise
+and precision fall with λ. Class coverage (digits backend) is the share of classes that receive
+at least 1 % of the samples. Points are means over seeds (bars: std where there are several).
+
+Pure: pandas and matplotlib on the metric records (metrics.csv) alone, no torch, no registry.
+"""
+from __future__ import annotations
+
+import io
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from ijae import UserError
+from ijae.contract import atomic_write_bytes, atomic_write_text
+from ijae.metrics.keys import (KEY_BACKEND, KEY_DATASET, KEY_IMPLEMENTATION, KEY_LABEL,
+                               KEY_LAMBDA, KEY_METRIC_CLASSES_COVERED, KEY_METRIC_PRECISION,
+                               KEY_METRIC_RECALL, KEY_MODEL, KEY_N_CLASSES, KEY_PRC_NEIGHBORHOOD,
+                               KEY_SEED, KEY_VARIANT)
+
+COVERAGE = "class_coverage"    # classes covered / classes: on the [0, 1] axis of the others
+MEASURES = {KEY_METRIC_PRECISION: "precision ↑ (share of samples on the data manifold)",
+            KEY_METRIC_RECALL: "recall ↑ (share of real images the samples cover)",
+            COVERAGE: "class coverage ↑ (classes with ≥ 1 % of the samples)"}
+REQUIRED = (KEY_DATASET, KEY_MODEL, KEY_VARIANT, KEY_LAMBDA, KEY_SEED, KEY_LABEL,
+            KEY_METRIC_PRECISION, KEY_METRIC_RECALL)
+VARIANTS = {"implicit": "λ-IJAE", "l1": "λ-IJAE-L1", "l2": "λ-IJAE-L2"}
+SUFFIX = {"port": " [port]", "port (from paper)": " [port from paper]"}
+POINT_COLUMNS = ("dataset", "method", "variant", "lambda", "measure", "mean", "std", "n_seeds")
+
+
+def read(path: str | Path) -> pd.DataFrame:
+    path = Path(path)
+    if not path.is_file():
+        raise UserError(f"metrics table {path} not found (make it with `ijae collect`)")
+    table = pd.read_csv(path)
+    missing = [c for c in REQUIRED if c not in table.columns]
+    if missing:
+        raise UserError(f"{path}: missing column(s) {missing}; records written before precision "
+                        "and recall existed: run `ijae evaluate` on their runs again, then "
+                        "`ijae collect`")
+    return table
+
+
+def _method(row) -> str:
+    if row[KEY_MODEL] == "ijae":
+        return VARIANTS.get(row[KEY_VARIANT], f"λ-IJAE-{row[KEY_VARIANT]}")
+    return str(row[KEY_LABEL]) + SUFFIX.get(row.get(KEY_IMPLEMENTATION), "")
+
+
+def points(metrics: pd.DataFrame) -> pd.DataFrame:
+    """One row per (dataset, method, λ, measure): mean and std over seeds (POINT_COLUMNS).
+    Baselines have no λ (NaN); class coverage only where the records carry it."""
+    metrics = metrics.copy()
+    metrics["method"] = metrics.apply(_method, axis=1)
+    metrics[KEY_VARIANT] = metrics[KEY_VARIANT].where(metrics[KEY_MODEL] == "ijae")
+    metrics[KEY_LAMBDA] = metrics[KEY_LAMBDA].where(metrics[KEY_MODEL] == "ijae")
+    if KEY_METRIC_CLASSES_COVERED in metrics.columns and KEY_N_CLASSES in metrics.columns:
+        metrics[COVERAGE] = metrics[KEY_METRIC_CLASSES_COVERED] / metrics[KEY_N_CLASSES]
+    else:
+        metrics[COVERAGE] = np.nan
+    long = metrics.melt(id_vars=[KEY_DATASET, "method", KEY_VARIANT, KEY_LAMBDA, KEY_SEED],
+                        value_vars=list(MEASURES), var_name="measure").dropna(subset=["value"])
+    keys = [KEY_DATASET, "method", KEY_VARIANT, KEY_LAMBDA, "measure"]
+    out = long.groupby(keys, dropna=False)["value"].agg(["mean", "std", "count"]).reset_index()
+    out = out.rename(columns={KEY_DATASET: "dataset", KEY_VARIANT: "variant",
+                              KEY_LAMBDA: "lambda", "count": "n_seeds"})
+    return out[list(POINT_COLUMNS)].sort_values(["dataset", "measure", "method", "lambda"],
+                                                ignore_index=True)
+
+
+def trend(table: pd.DataFrame, dataset: str, method: str, measure: str) -> float | None:
+    """Spearman rank correlation of a measure with λ for one variant (None: under 3 λ values)."""
+    part = table[(table["dataset"] == dataset) & (table["method"] == method)
+                 & (table["measure"] == measure)].dropna(subset=["lambda"])
+    if part["lambda"].nunique() < 3 or part["mean"].nunique() < 2:
+        return None
+    return float(part["lambda"].rank().corr(part["mean"].rank()))
+
+
+def trend_sentences(table: pd.DataFrame) -> list[str]:
+    """What the figure shows, in words: for each dataset and variant, how each measure moves
+    with λ (Spearman rank correlation; 'rises' / 'falls' from |rho| >= 0.5)."""
+    lines = []
+    ablations = table.dropna(subset=["lambda"])
+    for (dataset, method), _ in ablations.groupby(["dataset", "method"]):
+        words = []
+        for measure in MEASURES:
+            rho = trend(table, dataset, method, measure)
+            if rho is not None:
+                move = "rises" if rho >= 0.5 else "falls" if rho <= -0.5 else "has no clear trend"
+                words.append(f"{measure.replace('_', ' ')} {move} with λ (ρ = {rho:+.2f})")
+        if words:
+            lines.append(f"{dataset}, {method}: " + "; ".join(words))
+    return lines
+
+
+def plot(metrics_csv: str | Path, out_dir: str | Path) -> Path:
+    """Write OUT_DIR/modes.png, modes.pdf and modes.csv (the plotted points); returns the PNG."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    metrics = read(metrics_csv)
+    table = points(metrics)
+    if table.empty:
+        raise UserError(f"{metrics_csv}: no record has precision and recall")
+    datasets = sorted(table["dataset"].unique())
+    measures = [m for m in MEASURES if (table["measure"] == m).any()]
+    fig, axes = plt.subplots(len(measures), len(datasets), squeeze=False,
+                             figsize=(4.6 * len(datasets), 2.6 * len(measures) + 1.2))
+    methods = list(dict.fromkeys(table["method"]))
+    colours = dict(zip(methods, plt.get_cmap("tab10").colors * 2))
+    labelled_rows = set()
+    for col, dataset in enumerate(datasets):
+        shown = [m for m in measures
+                 if ((table["dataset"] == dataset) & (table["measure"] == m)).any()]
+        for row, measure in enumerate(measures):
+            ax = axes[row, col]
+            part = table[(table["dataset"] == dataset) & (table["measure"] == measure)]
+            if part.empty:   # e.g. class coverage off the digits backend
+                ax.set_axis_off()
+                continue
+            for method, line in part.groupby("method", sort=False):
+                if line["lambda"].notna().any():    # λ-IJAE and its ablations across λ
+                    line = line.sort_values("lambda")
+                    ax.errorbar(line["lambda"], line["mean"], yerr=line["std"].fillna(0),
+                                marker="o", ms=4, capsize=2, color=colours[method], label=method)
+                else:                               # a baseline: one value, a reference line
+                    ax.axhline(line["mean"].iloc[0], ls="--", lw=1, color=colours[method],
+                               label=method)
+            ax.set_ylim(-0.03, 1.03)
+            ax.grid(alpha=0.3)
+            if row == 0:
+                backend = metrics.loc[metrics[KEY_DATASET] == dataset, KEY_BACKEND].iloc[0]
+                ax.set_title(f"{dataset} ({backend} features)")
+            if row not in labelled_rows:
+                labelled_rows.add(row)
+                ax.set_ylabel(MEASURES[measure].split(" (")[0], fontsize=9)
+            if measure == shown[-1]:
+                ax.set_xlabel("λ (small: mode-seeking, large: mass-covering)")
+    k = metrics[KEY_PRC_NEIGHBORHOOD].dropna().unique() \
+        if KEY_PRC_NEIGHBORHOOD in metrics.columns else []
+    fig.suptitle("Precision, recall and class coverage against λ (dashed: other models); "
+                 f"k-NN balls of k = {', '.join(f'{v:g}' for v in k) or '?'}", fontsize=10)
+    handles = {}
+    for ax in axes.flat:
+        for handle, label in zip(*ax.get_legend_handles_labels()):
+            handles.setdefault(label, handle)
+    fig.legend(handles.values(), handles.keys(), loc="lower center", fontsize=8,
+               ncol=min(len(handles), 5), frameon=False)
+    fig.tight_layout(rect=(0, 0.06 + 0.02 * (len(handles) > 5), 1, 0.96))
+    out = Path(out_dir)
+    for suffix in ("png", "pdf"):
+        buffer = io.BytesIO()
+        fig.savefig(buffer, format=suffix, dpi=150)
+        atomic_write_bytes(out / f"modes.{suffix}", buffer.getvalue())
+    plt.close(fig)
+    atomic_write_text(out / "modes.csv", table.to_csv(index=False))
+    return out / "modes.png"

@@ -78,10 +78,16 @@ def _cmd_toy(args) -> int:
 def _cmd_table1(args) -> int:
     from ijae import report
 
+    availability, notes = args.availability, list(args.note)
+    if args.availability_if_present:   # the figures target redraws offline, checkout or not
+        if Path(args.availability_if_present).is_file():
+            availability = args.availability_if_present
+        else:
+            notes.append("which baselines could run here was not recorded (no `ijae checkout` "
+                         "record in this work folder)")
     rows = report.write_table1(args.metrics, args.out, paper_csv=args.paper, lam=args.lam,
-                               profile=args.profile, notes=args.note,
-                               availability=args.availability)
-    print(f"{len(rows)} rows -> {args.out}/table1.md, table1.csv", file=sys.stderr)
+                               profile=args.profile, notes=notes, availability=availability)
+    print(f"{len(rows)} rows -> {args.out}/table1.md, table1.csv, table1.tex", file=sys.stderr)
     return 0
 
 
@@ -97,7 +103,22 @@ def _cmd_checkout(args) -> int:
 def _cmd_pareto(args) -> int:
     from ijae import report
 
-    print(report.pareto_plot(args.metrics, args.out), file=sys.stderr)
+    from ijae.report import pareto
+
+    for png in report.write_figures(args.metrics, args.out):
+        print(png, file=sys.stderr)
+    verdicts = pareto.verdict(pareto.points(report.read_metrics(args.metrics)))
+    for dataset in sorted(verdicts["dataset"].unique()):
+        for sentence in pareto.verdict_sentences(verdicts, dataset):
+            print(f"{dataset}: {sentence}")
+    return 0
+
+
+def _cmd_samples(args) -> int:
+    from ijae.report import samples
+
+    print(samples.samples_grid(args.runs, args.out, title=args.title, n=args.n, note=args.note),
+          file=sys.stderr)
     return 0
 
 
@@ -190,12 +211,24 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--note", action="append", default=[], help="a line printed under the table")
     p.add_argument("--availability", help="`ijae checkout`'s record: models that could not run "
                                           "here are named under the table, with why")
+    p.add_argument("--availability-if-present", metavar="PATH",
+                   help="as --availability, but a missing file is a note, not an error")
     p.set_defaults(func=_cmd_table1)
 
-    p = sub.add_parser("pareto", help="IS against reconstruction distance across λ (PNG and PDF)")
-    p.add_argument("metrics", help="metrics.csv written by `ijae collect`")
-    p.add_argument("--out", required=True, help="output path; .png and .pdf are written")
+    p = sub.add_parser("pareto", help="Figures 2 and 3 (PNG and PDF) and the Pareto claim, "
+                                      "computed (pareto_fronts.csv, pareto_verdict.csv / .md)")
+    p.add_argument("metrics", help="metrics.csv written by `ijae collect` (every run)")
+    p.add_argument("--out", required=True, help="folder for the figures and the Pareto files")
     p.set_defaults(func=_cmd_pareto)
+
+    p = sub.add_parser("samples", help="Appendix C: samples and reconstructions of runs of one "
+                                       "dataset as one grid (PNG and PDF)")
+    p.add_argument("runs", nargs="+", help="run folders with samples.npz and reconstructions.npz")
+    p.add_argument("--out", required=True, help="output path; .png and .pdf are written")
+    p.add_argument("--title", default="")
+    p.add_argument("--note", default="", help="a line under the grid (what was run)")
+    p.add_argument("-n", type=int, default=10, help="images per row")
+    p.set_defaults(func=_cmd_samples)
 
     p = sub.add_parser("modes", help="precision, recall and class coverage against λ, the "
                                      "other models as reference lines (PNG, PDF, CSV)")

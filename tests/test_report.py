@@ -38,11 +38,16 @@ def test_table1_keeps_the_lambda_row_and_says_backend_and_counts(metrics_csv, tm
     assert main(["table1", str(metrics_csv), "--out", str(out), "--paper",
                  str(REPO / "inputs" / "paper_table1.csv"), "--note", "age not run: offline"]) == 0
     table = pd.read_csv(out / "table1.csv")
-    assert list(table["lambda"]) == [0.3, 0.3] and list(table["seed"]) == [0, 1]
+    # two seeds of λ-IJAE at λ = 0.3 (IS 7.5 and 7.4): one row, mean ± std over the seeds
+    assert list(table["lambda"]) == [0.3] and list(table["seeds"]) == ["0, 1"]
+    assert table["n_seeds"][0] == 2 and table["is_mean"][0] == pytest.approx(7.45)
+    assert table["is_std"][0] == pytest.approx(0.0707107, rel=1e-4)
+    assert table["is_std_over"][0] == "2 seeds"
     assert set(table["method"]) == {"λ-IJAE (λ = 0.3)"}
     md = (out / "table1.md").read_text()
+    assert "7.45 ± 0.07" in md and "standard deviation over seeds" in md
     assert "digits-classifier score" in md and "not Inception" in md
-    assert "| 2000 | 359 |" in md                       # sample counts on every row
+    assert "| 2000 | 359 | 0, 1 | 2 seeds |" in md                      # sample counts on every row
     assert "6.96 ± 0.10" in md and "0.96 ± 0.1" in md     # the paper's values, parsed and as printed
     assert "| 6.30 |" in md and "nan" not in md           # AS-VAE: printed without a std
     assert "age not run: offline" in md
@@ -103,6 +108,10 @@ def test_missing_columns_are_named(tmp_path):
         report.read_metrics(old)
 
 
-def test_pareto_plot_writes_png_and_pdf(metrics_csv, tmp_path):
-    png = report.pareto_plot(metrics_csv, tmp_path / "pareto.png")
-    assert png.stat().st_size > 10_000 and (tmp_path / "pareto.pdf").stat().st_size > 5_000
+def test_one_seed_keeps_its_own_plus_minus_and_says_over_what(tmp_path):
+    path = tmp_path / "metrics.csv"
+    pd.DataFrame([record(is_mean=6.0)]).to_csv(path, index=False)
+    table = report.write_table1(path, tmp_path / "out")
+    assert table["is_std"][0] == pytest.approx(0.1) and table["n_seeds"][0] == 1
+    md = (tmp_path / "out" / "table1.md").read_text()
+    assert "6.00 ± 0.10" in md and "10 splits of the samples" in md and "(not over seeds)" in md

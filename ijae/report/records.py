@@ -1,0 +1,86 @@
+"""Metric records as tables: reading metrics.csv, method labels, and one point per method over
+seeds. Pure: pandas on the records alone (no checkpoint, no model registry, no torch)."""
+from __future__ import annotations
+
+from pathlib import Path
+
+import pandas as pd
+
+from ijae import UserError
+from ijae.metrics.keys import (KEY_BACKEND, KEY_DATASET, KEY_IMPLEMENTATION, KEY_IS_STD_OVER,
+                               KEY_LABEL, KEY_LAMBDA, KEY_METRIC_FID, KEY_METRIC_IS_MEAN,
+                               KEY_METRIC_IS_STD, KEY_METRIC_RECON_MEAN, KEY_METRIC_RECON_STD,
+                               KEY_MODEL, KEY_RECON_STD_OVER, KEY_RUN, KEY_SEED, KEY_VARIANT,
+                               TABLE_KEYS)
+
+REQUIRED = TABLE_KEYS
+SUFFIX = {"port": " [port]", "port (from paper)": " [port from paper]"}  # by implementation
+VARIANT_NAMES = {"implicit": "λ-IJAE", "l1": "λ-IJAE-L1", "l2": "λ-IJAE-L2"}
+METHOD = "method"        # the table's label column, made here from the record (method_label)
+N_SEEDS = "n_seeds"      # columns added by over_seeds
+SEEDS = "seeds"
+RUNS = "runs"
+FID_STD = "fid_std"
+# what identifies one method (one point of a figure, one row of Table 1) across seeds
+METHOD_KEYS = (KEY_DATASET, KEY_BACKEND, KEY_MODEL, KEY_VARIANT, KEY_LAMBDA, KEY_LABEL,
+               KEY_IMPLEMENTATION)
+
+
+def read_metrics(path: str | Path) -> pd.DataFrame:
+    path = Path(path)
+    if not path.is_file():
+        raise UserError(f"metrics table {path} not found (make it with `ijae collect`)")
+    table = pd.read_csv(path)
+    missing = [c for c in REQUIRED if c not in table.columns]
+    if missing:
+        raise UserError(f"{path}: missing column(s) {missing}; expected the records of "
+                        "`ijae evaluate` (records written before these columns existed: run "
+                        "`ijae evaluate` on their runs again)")
+    return table
+
+
+def variant_name(variant) -> str:
+    return VARIANT_NAMES.get(variant, f"λ-IJAE-{variant}")
+
+
+def method_label(row) -> str:
+    """Table label, from the record alone; a port says so in every table it appears in."""
+    label = row[KEY_LABEL]
+    if row[KEY_MODEL] == "ijae":
+        label = f"{variant_name(row[KEY_VARIANT])} (λ = {row[KEY_LAMBDA]:g})"
+    return label + SUFFIX.get(row[KEY_IMPLEMENTATION], "")
+
+
+def run_name(row) -> str:
+    """The run's folder name (records store the folder's path)."""
+    run = row.get(KEY_RUN) if hasattr(row, "get") else None
+    return "" if run is None or pd.isna(run) else Path(str(run)).name
+
+
+def over_seeds(metrics: pd.DataFrame) -> pd.DataFrame:
+    """One row per method (METHOD_KEYS): with more than one seed, IS, FID and reconstruction
+    are the mean of the seeds' scores and each ± is their standard deviation over seeds
+    (ddof 1), and the ``*_std_over`` columns say "N seeds"; with one seed the record is kept as
+    it is (its ± over IS splits / test images). Adds METHOD, N_SEEDS, SEEDS, RUNS, FID_STD."""
+    if metrics.empty:
+        return metrics.assign(**{METHOD: [], N_SEEDS: [], SEEDS: [], RUNS: [], FID_STD: []})
+    rows = []
+    for _, part in metrics.groupby(list(METHOD_KEYS), dropna=False, sort=False):
+        first = part.iloc[0].copy()
+        first[N_SEEDS] = len(part)
+        first[SEEDS] = ", ".join(str(int(s)) for s in sorted(part[KEY_SEED]))
+        first[RUNS] = ", ".join(filter(None, (run_name(r) for _, r in part.iterrows())))
+        first[FID_STD] = float("nan")
+        if len(part) > 1:
+            over = f"{len(part)} seeds"
+            first[KEY_METRIC_IS_MEAN] = part[KEY_METRIC_IS_MEAN].mean()
+            first[KEY_METRIC_IS_STD] = part[KEY_METRIC_IS_MEAN].std(ddof=1)
+            first[KEY_METRIC_RECON_MEAN] = part[KEY_METRIC_RECON_MEAN].mean()
+            first[KEY_METRIC_RECON_STD] = part[KEY_METRIC_RECON_MEAN].std(ddof=1)
+            first[KEY_METRIC_FID] = part[KEY_METRIC_FID].mean()
+            first[FID_STD] = part[KEY_METRIC_FID].std(ddof=1)
+            first[KEY_IS_STD_OVER] = first[KEY_RECON_STD_OVER] = over
+        rows.append(first)
+    table = pd.DataFrame(rows).reset_index(drop=True)
+    table[METHOD] = table.apply(method_label, axis=1)
+    return table

@@ -1,0 +1,98 @@
+"""Appendix C: per dataset, a grid with the originals on top and, for every model, a row of its
+samples and a row of its reconstructions of those originals, upscaled with nearest-neighbour so
+16-px images are readable, the model's name as the row label. Reads the runs' samples.npz and
+reconstructions.npz (and metrics.json for the label) with numpy only: no torch."""
+from __future__ import annotations
+
+import json
+import math
+from pathlib import Path
+
+import numpy as np
+
+from ijae import UserError
+from ijae.contract import RECONSTRUCTIONS, SAMPLES, load_reconstructions, load_samples
+from ijae.report.plotting import pyplot, save
+
+MIN_PIXELS = 64   # each image is upscaled by an integer factor to at least this many pixels
+GAP = 2           # pixels between images, in the upscaled grid
+
+
+def run_label(run: Path) -> str:
+    """The method's name from the run's metrics.json (label, and λ for λ-IJAE), else the folder."""
+    record = run / "metrics.json"
+    if not record.is_file():
+        return run.name
+    r = json.loads(record.read_text())
+    if r.get("model") == "ijae":
+        name = {"implicit": "λ-IJAE", "l1": "λ-IJAE-L1", "l2": "λ-IJAE-L2"}.get(r.get("variant"), "λ-IJAE")
+        return f"{name} (λ = {float(r['lambda']):g})"
+    return str(r.get("label") or run.name)
+
+
+def upscale(images: np.ndarray, factor: int) -> np.ndarray:
+    """Nearest-neighbour: every pixel becomes a factor × factor block."""
+    return images.repeat(factor, axis=1).repeat(factor, axis=2)
+
+
+def grid_rows(runs: list[Path], n: int) -> list[tuple[str, np.ndarray]]:
+    """(row label, images [n, H, W, 3]) top to bottom: originals, then per run samples and
+    reconstructions (a run whose originals differ from the first run's gets its own row of them)."""
+    rows, top = [], None
+    for run in runs:
+        for name in (SAMPLES, RECONSTRUCTIONS):
+            if not (run / name).is_file():
+                raise UserError(f"{run / name} not found: export the run first (`ijae export {run}`)")
+        label = run_label(run)
+        samples = load_samples(run / SAMPLES)[:n]
+        originals, recons = (a[:n] for a in load_reconstructions(run / RECONSTRUCTIONS))
+        if top is None:
+            top = originals
+            rows.append(("originals (test split)", originals))
+        elif originals.shape != top.shape or not np.array_equal(originals, top):
+            rows.append((f"{label}: originals", originals))
+        rows += [(f"{label}: samples", samples), (f"{label}: reconstructions", recons)]
+    return rows
+
+
+def canvas(rows: list[tuple[str, np.ndarray]], n: int) -> tuple[np.ndarray, int]:
+    """One uint8 image of the rows (white gaps), and the upscaled image size."""
+    size = max(r.shape[1] for _, r in rows)
+    if any(r.shape[1:3] != (size, size) for _, r in rows):
+        raise UserError("the runs of one grid have images of different sizes; grid one dataset at a time")
+    factor = max(1, math.ceil(MIN_PIXELS / size))
+    cell = size * factor
+    out = np.full((len(rows) * (cell + GAP), n * (cell + GAP), 3), 255, np.uint8)
+    for i, (_, images) in enumerate(rows):
+        for j, image in enumerate(upscale(images, factor)):
+            y, x = i * (cell + GAP), j * (cell + GAP)
+            out[y:y + cell, x:x + cell] = image
+    return out, cell
+
+
+def samples_grid(runs: list[str | Path], out: str | Path, title: str = "", n: int = 10,
+                 note: str = "") -> Path:
+    """The grid of ``runs`` (one dataset) as PNG and PDF at ``out``; one image pixel is one
+    screen pixel at the PNG's resolution."""
+    if not runs:
+        raise UserError("no run folder given for the samples grid")
+    rows = grid_rows([Path(r) for r in runs], n)
+    image, cell = canvas(rows, n)
+    dpi, label_width = 100, 2.6
+    plt = pyplot()
+    h, w = image.shape[:2]
+    fig = plt.figure(figsize=(w / dpi + label_width, h / dpi + 0.6), dpi=dpi)
+    ax = fig.add_axes([label_width / (w / dpi + label_width), 0, w / dpi / (w / dpi + label_width),
+                       h / dpi / (h / dpi + 0.6)])
+    ax.imshow(image, interpolation="nearest")
+    ax.set_xticks([])
+    ax.set_yticks([(i + 0.5) * (cell + GAP) for i in range(len(rows))])
+    ax.set_yticklabels([label for label, _ in rows], fontsize=9)
+    for side in ax.spines.values():
+        side.set_visible(False)
+    ax.tick_params(length=0)
+    if title:
+        ax.set_title(title, fontsize=10)
+    if note:
+        fig.text(0.01, -0.02, note, fontsize=7, ha="left", va="top")
+    return save(fig, out, dpi=dpi)

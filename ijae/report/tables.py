@@ -1,0 +1,174 @@
+"""Table 1 (markdown, CSV, LaTeX) from the metric records: one block per dataset, a row per
+method (mean ± std over seeds where a method has several), the paper's printed values beside
+ours in the blocks of the paper's datasets, labelled as the paper's and never merged with ours."""
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pandas as pd
+
+from ijae import UserError
+from ijae import availability as avail
+from ijae.contract import atomic_write_text
+from ijae.metrics.keys import (KEY_BACKEND, KEY_DATASET, KEY_GENERATION_METRIC,
+                               KEY_IMPLEMENTATION, KEY_IS_STD_OVER, KEY_LABEL, KEY_LAMBDA,
+                               KEY_METRIC_FID, KEY_METRIC_IS_MEAN, KEY_METRIC_IS_STD,
+                               KEY_METRIC_RECON_MEAN, KEY_METRIC_RECON_STD, KEY_MODEL,
+                               KEY_N_RECONSTRUCTIONS, KEY_N_SAMPLES, KEY_PROFILE,
+                               KEY_RECON_METRIC, KEY_RECON_STD_OVER, KEY_SEED, KEY_VARIANT)
+from ijae.report.records import (FID_STD, METHOD, N_SEEDS, RUNS, SEEDS, over_seeds,
+                                 read_metrics)
+
+PAPER_IS, PAPER_LPIPS = "paper_is", "paper_lpips"   # the paper's value beside a row (as parsed)
+
+
+def table1(metrics: pd.DataFrame, lam: float = 0.3) -> pd.DataFrame:
+    """Rows of Table 1: λ-IJAE (implicit) at ``lam`` and every other model, one row per method
+    and dataset (over_seeds: mean ± std over seeds when there are several)."""
+    is_ijae = metrics[KEY_MODEL] == "ijae"
+    at_lam = (metrics[KEY_LAMBDA] - lam).abs() < 1e-9
+    keep = (is_ijae & (metrics[KEY_VARIANT] == "implicit") & at_lam) | ~is_ijae
+    if not keep.any():
+        raise UserError(f"no record for λ-IJAE at λ = {lam} nor any baseline in the metrics table")
+    rows = over_seeds(metrics[keep])
+    return rows.sort_values([KEY_DATASET, KEY_MODEL, KEY_SEED]).reset_index(drop=True)
+
+
+def _pm(mean: float, std: float, digits: int = 2) -> str:
+    if pd.isna(mean):
+        return "—"
+    return f"{mean:.{digits}f}" if pd.isna(std) else f"{mean:.{digits}f} ± {std:.{digits}f}"
+
+
+def paper_key(name: str) -> str:
+    """A method's name as both the records and the paper's CSV spell it ("α-GAN" = "alpha-GAN",
+    "λ-IJAE (λ = 0.3)" = "lambda-IJAE (lambda=0.3)")."""
+    name = name.replace("λ", "lambda").replace("α", "alpha").lower()
+    return re.sub(r"\s+", "", name)
+
+
+def _our_key(row) -> str:
+    if row[KEY_MODEL] == "ijae" and row[KEY_VARIANT] == "implicit":
+        return paper_key(f"λ-IJAE (λ = {row[KEY_LAMBDA]:g})")
+    return paper_key(str(row[KEY_LABEL]))
+
+
+def with_paper(block: pd.DataFrame, paper: pd.DataFrame | None) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """``block`` (one dataset) with the paper's IS / LPIPS beside each matching row, and the
+    paper's rows of that dataset no row of ours matches."""
+    block = block.assign(**{PAPER_IS: "", PAPER_LPIPS: ""})
+    if paper is None:
+        return block, paper
+    theirs = paper[paper["dataset"] == block[KEY_DATASET].iloc[0]]
+    by_key = {paper_key(str(m)): r for m, r in zip(theirs["method"], theirs.to_dict("records"))}
+    matched = set()
+    for i, row in block.iterrows():
+        p = by_key.get(_our_key(row))
+        if p is not None:
+            matched.add(paper_key(str(p["method"])))
+            block.at[i, PAPER_IS] = _pm(p["is_mean"], p["is_std"])
+            block.at[i, PAPER_LPIPS] = _pm(p["lpips_mean"], p["lpips_std"])
+    rest = theirs[[paper_key(str(m)) not in matched for m in theirs["method"]]]
+    return block, rest
+
+
+def uncertainty_sentence(block: pd.DataFrame) -> str:
+    """What the block's ± are over, in words."""
+    many = block[N_SEEDS] > 1
+    parts = []
+    if many.any():
+        parts.append("rows over several seeds (± over column: N seeds) show the mean of the seeds' "
+                     "scores ± their standard deviation over seeds")
+    if (~many).any():
+        first = block[~many].iloc[0]
+        parts.append(f"rows of one seed show that run's score, IS ± std over "
+                     f"{first[KEY_IS_STD_OVER]}, reconstruction ± std over "
+                     f"{first[KEY_RECON_STD_OVER]} of the test split (not over seeds)")
+    text = "; ".join(parts)
+    return text[:1].upper() + text[1:] + "."
+
+
+def table1_markdown(rows: pd.DataFrame, paper: pd.DataFrame | None, profile: str,
+                    notes: list[str] = ()) -> str:
+    lines = [f"# Table 1 — {profile} profile", ""]
+    for (dataset, backend), block in rows.groupby([KEY_DATASET, KEY_BACKEND], sort=True):
+        block, paper_only = with_paper(block, paper)
+        first = block.iloc[0]
+        # the paper's columns only in a block of a dataset the paper has
+        side = paper_only is not None and ((block[PAPER_IS] != "").any() or not paper_only.empty)
+        lines += [f"## {dataset}", "",
+                  f"Generation: {first[KEY_GENERATION_METRIC]}. Reconstruction: "
+                  f"`{first[KEY_RECON_METRIC]}`. FID against the {dataset} train split. "
+                  + uncertainty_sentence(block), ""]
+        head = ("| method | implementation | dataset | IS ↑ | FID ↓ | reconstruction ↓ | metric | "
+                "samples | reconstructions | seeds | ± over |")
+        lines += [head + (" paper IS ↑ | paper LPIPS ↓ |" if side else ""),
+                  "|" + " --- |" * (11 + 2 * side)]
+        for _, r in block.iterrows():
+            fid = "—" if pd.isna(r[KEY_METRIC_FID]) else _pm(r[KEY_METRIC_FID], r[FID_STD])
+            line = (f"| {r[METHOD]} | {r[KEY_IMPLEMENTATION]} | {dataset} | "
+                    f"{_pm(r[KEY_METRIC_IS_MEAN], r[KEY_METRIC_IS_STD])} | {fid} | "
+                    f"{_pm(r[KEY_METRIC_RECON_MEAN], r[KEY_METRIC_RECON_STD], 3)} | "
+                    f"{r[KEY_RECON_METRIC]} ({backend}) | {int(r[KEY_N_SAMPLES])} | "
+                    f"{int(r[KEY_N_RECONSTRUCTIONS])} | {r[SEEDS]} | {r[KEY_IS_STD_OVER]} |")
+            lines.append(line + (f" {r[PAPER_IS]} | {r[PAPER_LPIPS]} |" if side else ""))
+        for _, p in (paper_only if side else pd.DataFrame()).iterrows():
+            lines.append(f"| {p['method']} (paper only; not run here) |" + " — |" * 10
+                         + f" {_pm(p['is_mean'], p['is_std'])} | {_pm(p['lpips_mean'], p['lpips_std'])} |")
+        lines.append("")
+    lines += [f"- {note}" for note in notes] + ([""] if notes else [])
+    if paper is not None:   # columns of inputs/paper_table1.csv, the paper's printed numbers
+        lines += ["## The paper's Table 1, as printed (for reference; not produced here)", "",
+                  "Inception Score (TF 1.13 reference code) and LPIPS (v0.1, AlexNet) on CIFAR-10 "
+                  "and TinyImageNet; the paper does not say what its ± is over.", "",
+                  "| dataset | method | IS ↑ | LPIPS ↓ | printed | note |",
+                  "| --- | --- | --- | --- | --- | --- |"]
+        for _, r in paper.iterrows():
+            note = "" if pd.isna(r["note"]) else r["note"]
+            lines.append(f"| {r['dataset']} | {r['method']} | {_pm(r['is_mean'], r['is_std'])} | "
+                         f"{_pm(r['lpips_mean'], r['lpips_std'])} | {r['printed']} | {note} |")
+        lines.append("")
+    return "\n".join(lines)
+
+
+TABLE1_COLUMNS = (METHOD, KEY_IMPLEMENTATION, KEY_MODEL, KEY_VARIANT, KEY_LAMBDA, SEEDS, N_SEEDS,
+                  KEY_DATASET, KEY_BACKEND, KEY_METRIC_IS_MEAN, KEY_METRIC_IS_STD,
+                  KEY_IS_STD_OVER, KEY_N_SAMPLES, KEY_METRIC_FID, FID_STD, KEY_RECON_METRIC,
+                  KEY_METRIC_RECON_MEAN, KEY_METRIC_RECON_STD, KEY_RECON_STD_OVER,
+                  KEY_N_RECONSTRUCTIONS, RUNS)
+
+
+def availability_notes(records: list[dict], rows: pd.DataFrame) -> list[str]:
+    """A line for each model of ``ijae checkout``'s records that could not run here (and so has
+    no row), and for each that could but has no row in ``rows`` either."""
+    present = set(rows[KEY_MODEL])
+    notes = []
+    for r in records:
+        if not r[avail.AVAILABLE]:
+            notes.append(f"{r[avail.LABEL]} ({r[avail.MODEL]}) is not in this table: "
+                         f"it cannot run here ({r[avail.REASON]})")
+        elif r[avail.MODEL] not in present:
+            notes.append(f"{r[avail.LABEL]} ({r[avail.MODEL]}) is not in this table: "
+                         "no metric record")
+    return notes
+
+
+def write_table1(metrics_csv: str | Path, out_dir: str | Path, paper_csv: str | Path | None = None,
+                 lam: float = 0.3, profile: str | None = None, notes: list[str] = (),
+                 availability: str | Path | None = None) -> pd.DataFrame:
+    """table1.csv, table1.md and table1.tex in ``out_dir`` from a metrics table;
+    ``availability``: the record of ``ijae checkout``, whose unavailable models are named under
+    the table."""
+    from ijae.report.latex import table1_latex
+
+    out = Path(out_dir)
+    rows = table1(read_metrics(metrics_csv), lam)
+    if availability is not None:
+        notes = [*availability_notes(avail.read(availability), rows), *notes]
+    paper = pd.read_csv(paper_csv) if paper_csv else None
+    profile = profile or ", ".join(sorted(set(rows.get(KEY_PROFILE, pd.Series(["?"])).astype(str))))
+    atomic_write_text(out / "table1.csv", rows[list(TABLE1_COLUMNS)].to_csv(index=False))
+    atomic_write_text(out / "table1.md", table1_markdown(rows, paper, profile, list(notes)))
+    atomic_write_text(out / "table1.tex", table1_latex(rows, paper, profile))
+    return rows

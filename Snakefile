@@ -12,15 +12,13 @@ rules/common.smk (paths, the run-id grammar, which runs make which table), rules
 rules/figure1.smk. Parsing imports nothing heavy and touches nothing: upstream code is fetched
 by the checkout job.
 """
-from snakemake.utils import min_version, validate
+from snakemake.utils import min_version
 
 min_version("9.0")
 
 
 configfile: "config/workflow.yaml"
 
-
-validate(config, "config/workflow.schema.yaml")
 
 
 include: "rules/common.smk"

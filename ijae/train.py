@@ -34,6 +34,9 @@ LOSSES = "losses.csv"
 # The speed options (accel.py) change no arithmetic beyond rounding, so they may change too.
 RESUMABLE_CHANGES = {"train.steps", "train.checkpoint_every", "train.log_every", "train.adam_impl",
                      "train.cuda_graphs", "train.compile"}
+# Sections read only after training (ijae export / evaluate take them from the run's config.yaml,
+# which a resume rewrites): any of their keys may change on resume.
+RESUMABLE_SECTIONS = ("export.", "eval.")
 
 
 class TrainingError(UserError, RuntimeError):
@@ -51,12 +54,14 @@ def _check_resumable(cfg, run: Path) -> None:
     saved = _flatten(yaml.safe_load((run / CONFIG).read_text()))
     now = _flatten(cfg.to_dict())
     changed = sorted(k for k in saved.keys() | now.keys()
-                     if saved.get(k) != now.get(k) and k not in RESUMABLE_CHANGES)
+                     if saved.get(k) != now.get(k) and k not in RESUMABLE_CHANGES
+                     and not k.startswith(RESUMABLE_SECTIONS))
     if changed:
         k = changed[0]
         raise UserError(f"cannot resume {run}: its config has {k} = {saved.get(k)!r}, the new one "
                         f"{now.get(k)!r} (all differing keys: {', '.join(changed)}); only "
-                        f"{', '.join(sorted(RESUMABLE_CHANGES))} may change on resume")
+                        f"{', '.join(sorted(RESUMABLE_CHANGES))} and the export.* / eval.* keys may change "
+                        "on resume")
 
 
 class LossLog:

@@ -1,32 +1,65 @@
-# Paths, the run-id grammar and which runs make which table. Plain Python on the config alone:
-# no ijae, torch or baseline import, no file written.
+# The workflow's config (typed --config overrides, validation), paths, the run-id grammar and
+# which runs make which table. Plain Python on the config alone: no ijae, torch or baseline
+# import, no file written.
 import re
 from pathlib import Path
+
+import yaml
+from snakemake.utils import validate
+
+
+def typed_overrides(config, cli_keys):
+    """`--config key=VALUE` arrives with every scalar a string (seeds=[0,1] as ['0', '1'],
+    table1='{lambda: 0.5}' with '0.5'): read the scalars of the keys given on the command line
+    as YAML, so the schema sees what the user meant. Folder names stay strings."""
+
+    def typed(value):
+        if isinstance(value, dict):
+            return {k: typed(v) for k, v in value.items()}
+        if isinstance(value, list):
+            return [typed(v) for v in value]
+        return yaml.safe_load(value) if isinstance(value, str) else value
+
+    for key in cli_keys:
+        if key in config and key not in ("profile", "work", "results"):
+            config[key] = typed(config[key])
+
+
+typed_overrides(config, workflow.config_settings.overwrite_config)
+validate(config, "../config/workflow.schema.yaml")
 
 PROFILE = config["profile"]
 PROFILE_CONFIG = f"config/{PROFILE}.yaml"
 WORK = config["work"]                # every job gets IJAE_WORK=WORK: runs, clones, caches, data
+RESULTS_ROOT = config["results"]
+RESULTS = f"{RESULTS_ROOT}/{PROFILE}"
 RUNS = f"{WORK}/runs/{PROFILE}"
-RESULTS = f"results/{PROFILE}"
 LOGS = f"{WORK}/logs/{PROFILE}"
 PAPER_TABLE1 = "inputs/paper_table1.csv"   # the paper's Table 1, as printed (an input)
 LAM = config["table1"]["lambda"]
-SEEDS = config["seeds"]
-BASELINES = config["table1"]["models"]
-# A GPU job per run on the paper profile; one CPU thread per job on the default profile, since
+DATASETS = config["datasets"] or config["profiles"][PROFILE]["datasets"]
+SEEDS = config["seeds"] or config["profiles"][PROFILE]["seeds"]
+BASELINES = {d: config["table1"]["models"].get(d, []) for d in DATASETS}
+ALL_BASELINES = list(dict.fromkeys(m for d in DATASETS for m in BASELINES[d]))
+TRAIN_SET = config.get("set", [])
+# The paper profile's run jobs take a GPU each: `gpu` is what a scheduler grants (the Slurm
+# profile maps it to a GPU request); `gpu_slots` is how many jobs share one card (profiles/gpu
+# packs several runs per card). The default profile runs one CPU thread per job, since
 # PyTorch's one-thread-per-core default crawls when several jobs share the cores.
 GPUS = 1 if PROFILE == "paper" else 0
 
 # The run-id grammar, written once: MODEL[-VARIANT-lamLAMBDA]-seedSEED, e.g. vae-seed0 or
 # ijae-l1-lam0.5-seed0. RUN_ID parses an id; the same pattern without its group names is the
-# {run} wildcard's constraint.
+# {run} wildcard's constraint. A run lives in RUNS/DATASET/RUN_ID.
 RUN_ID = re.compile(
     r"(?P<model>[a-z0-9_]+)(-(?P<variant>implicit|l1|l2)-lam(?P<lam>[0-9.]+))?-seed(?P<seed>[0-9]+)")
 RUN_ID_CONSTRAINT = re.sub(r"\(\?P<\w+>", "(", RUN_ID.pattern)
+RUN = f"{RUNS}/{{dataset}}/{{run}}"  # a run's folder, as a pattern
 
 
 wildcard_constraints:
     run=RUN_ID_CONSTRAINT,
+    dataset="|".join(DATASETS),
     table="metrics|metrics_table1",
 
 
@@ -43,26 +76,52 @@ def work_folder(wildcards, output):
 
 
 def train_args(wildcards):
-    """`ijae train` options of run id ``wildcards.run``."""
+    """`ijae train` options of run ``wildcards.run`` on ``wildcards.dataset``."""
     m = RUN_ID.fullmatch(wildcards.run)
-    args = ["--model", m["model"], "--seed", m["seed"]]
+    args = ["--model", m["model"], "--seed", m["seed"], "--set", f"data.dataset={wildcards.dataset}"]
     if m["variant"]:
         args += ["--set", f"model.variant={m['variant']}", "--set", f"model.lam={m['lam']}"]
+    for override in TRAIN_SET:
+        args += ["--set", override]
     return args
 
 
-IJAE_TABLE1_RUNS = [run_id("ijae", s, "implicit", LAM) for s in SEEDS]
-PARETO_RUNS = [run_id("ijae", s, v, lam) for v in config["pareto"]["variants"]
-               for lam in config["pareto"]["lambdas"] for s in SEEDS]
-# metrics_table1.csv: the runs Table 1 needs; metrics.csv: every run (the committed results table)
-IJAE_RUNS = {"metrics_table1": IJAE_TABLE1_RUNS,
-             "metrics": list(dict.fromkeys(IJAE_TABLE1_RUNS + PARETO_RUNS))}
+def _read_yaml(path):
+    return yaml.safe_load(Path(path).read_text()) if Path(path).is_file() else None
+
+
+def run_settings(wildcards):
+    """What a run's result depends on, as the train job's params: the profile's config and the
+    model's preset as parsed YAML (comments and layout drop out) and the job's own options.
+    Snakemake reruns a job whose params changed, so an edited value re-runs the runs it
+    concerns (export.* / eval.* resume training at its last step and redo export / evaluate),
+    while a comment-only edit re-runs nothing. The config file is a param, not an input, for
+    that reason: an input's newer mtime alone would re-run every run."""
+    model = RUN_ID.fullmatch(wildcards.run)["model"]
+    return {"config": _read_yaml(PROFILE_CONFIG),
+            "preset": _read_yaml(f"config/presets/{PROFILE}/{model}.yaml"),
+            "args": train_args(wildcards)}
+
+
+def runs_of(dataset, table):
+    """λ-IJAE's run folders of one table on ``dataset``: metrics_table1 (Table 1's λ) or
+    metrics (the λ grid and ablations as well)."""
+    table1 = [run_id("ijae", s, "implicit", LAM) for s in SEEDS]
+    grid = [run_id("ijae", s, v, lam) for v in config["pareto"]["variants"]
+            for lam in config["pareto"]["lambdas"] for s in SEEDS]
+    ids = table1 if table == "metrics_table1" else list(dict.fromkeys(table1 + grid))
+    return [f"{RUNS}/{dataset}/{r}" for r in ids]
+
+
+IJAE_RUNS = {t: [r for d in DATASETS for r in runs_of(d, t)] for t in ("metrics_table1", "metrics")}
 
 
 def baseline_runs(wildcards):
-    """The baselines' runs: those of the models the checkout job found runnable here (a
-    checkpoint, so the plan waits for it; an offline machine leaves the others out)."""
+    """The baselines' run folders, per dataset: those of the models the checkout job found
+    runnable here (a checkpoint, so the plan waits for it; an offline machine leaves the others
+    out)."""
     from ijae import availability
 
-    record = checkpoints.checkout.get().output[0]
-    return [run_id(m, s) for m in availability.available(record) for s in SEEDS]
+    runnable = set(availability.available(checkpoints.checkout.get().output[0]))
+    return [f"{RUNS}/{d}/{run_id(m, s)}" for d in DATASETS for m in BASELINES[d] if m in runnable
+            for s in SEEDS]

@@ -3,9 +3,9 @@
 
 rule toy:
     output:
-        png="results/figure1/figure1.png",
-        pdf="results/figure1/figure1.pdf",
-        optima="results/figure1/optima.csv",
+        png=f"{RESULTS_ROOT}/figure1/figure1.png",
+        pdf=f"{RESULTS_ROOT}/figure1/figure1.pdf",
+        optima=f"{RESULTS_ROOT}/figure1/optima.csv",
     log:
         f"{WORK}/logs/figure1.log",
     params:

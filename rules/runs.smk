@@ -1,6 +1,6 @@
 # One run: check out upstream code (once for all baselines), train, export samples and
 # reconstructions, score them. Every job gets IJAE_WORK, so runs, clones, caches and datasets
-# all live in the one work folder (config: work).
+# all live in the one work folder (config: work). A run's folder: RUNS/DATASET/RUN_ID.
 
 
 checkpoint checkout:
@@ -9,7 +9,7 @@ checkpoint checkout:
     log:
         f"{LOGS}/checkout.log",
     params:
-        models=BASELINES,
+        models=ALL_BASELINES,
         work=work_folder,
     conda:
         "../envs/ijae.yaml"
@@ -20,25 +20,27 @@ checkpoint checkout:
 
 rule train:
     input:
-        config=PROFILE_CONFIG,
         # a baseline's upstream code is fetched by the checkout job, once, before its runs
         checkout=lambda wc: [] if RUN_ID.fullmatch(wc.run)["model"] == "ijae" else rules.checkout.output,
     output:
-        done=touch(f"{RUNS}/{{run}}/train.done"),
+        done=touch(f"{RUN}/train.done"),
     log:
-        f"{RUNS}/{{run}}/train.log",
+        f"{RUN}/train.log",
     params:
+        config=PROFILE_CONFIG,  # a param (see run_settings): its edits re-run through `settings`
+        settings=run_settings,
         run=lambda wc, output: os.path.dirname(output.done),
         args=train_args,
         work=work_folder,
     threads: 1
     resources:
         gpu=GPUS,
+        gpu_slots=GPUS,
     conda:
         "../envs/ijae.yaml"
     shell:
         # --resume: a killed job picks up from its last checkpoint when the workflow is rerun
-        "IJAE_WORK={params.work:q} OMP_NUM_THREADS={threads} ijae train {input.config:q} "
+        "IJAE_WORK={params.work:q} OMP_NUM_THREADS={threads} ijae train {params.config:q} "
         "--out {params.run:q} {params.args:q} --resume 2> {log:q}"
 
 
@@ -46,16 +48,17 @@ rule export:
     input:
         rules.train.output.done,
     output:
-        samples=f"{RUNS}/{{run}}/samples.npz",
-        reconstructions=f"{RUNS}/{{run}}/reconstructions.npz",
+        samples=f"{RUN}/samples.npz",
+        reconstructions=f"{RUN}/reconstructions.npz",
     log:
-        f"{RUNS}/{{run}}/export.log",
+        f"{RUN}/export.log",
     params:
         run=lambda wc, input: os.path.dirname(input[0]),
         work=work_folder,
     threads: 1
     resources:
         gpu=GPUS,
+        gpu_slots=GPUS,
     conda:
         "../envs/ijae.yaml"
     shell:
@@ -66,15 +69,16 @@ rule evaluate:
     input:
         **rules.export.output,
     output:
-        f"{RUNS}/{{run}}/metrics.json",
+        f"{RUN}/metrics.json",
     log:
-        f"{RUNS}/{{run}}/evaluate.log",
+        f"{RUN}/evaluate.log",
     params:
         run=lambda wc, input: os.path.dirname(input.samples),
         work=work_folder,
     threads: 1
     resources:
         gpu=GPUS,
+        gpu_slots=GPUS,
     conda:
         "../envs/ijae.yaml"
     shell:

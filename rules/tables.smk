@@ -4,8 +4,9 @@
 
 rule collect:
     input:
-        ijae=lambda wc: expand(rules.evaluate.output[0], run=IJAE_RUNS[wc.table]),
-        baselines=lambda wc: expand(rules.evaluate.output[0], run=baseline_runs(wc)),
+        # run folders RUNS/DATASET/RUN_ID of every dataset (common.smk)
+        ijae=lambda wc: [f"{run}/metrics.json" for run in IJAE_RUNS[wc.table]],
+        baselines=lambda wc: [f"{run}/metrics.json" for run in baseline_runs(wc)],
     output:
         f"{RESULTS}/{{table}}.csv",
     log:

@@ -2,10 +2,12 @@
 parsing imports nothing heavy and clones nothing; one work folder moves every job."""
 import os
 import re
+import shutil
 import subprocess
 import sys
 from pathlib import Path
 
+import pytest
 from conftest import REPO
 
 SNAKEMAKE = str(Path(sys.executable).with_name("snakemake"))
@@ -58,7 +60,7 @@ def test_one_work_folder_moves_every_job(tmp_path):
             assert f"IJAE_WORK={quoted}'" in line, line          # clones, caches, data follow
             assert f"{quoted}/runs/default/" in line or f"{quoted}/available.json'" in line, line
     train = by_program["train"][0]
-    assert re.search(r"--model ijae --seed 0 --set model.variant=\w+ --set model.lam=[0-9.]+ ", train)
+    assert re.search(r"--model ijae --seed 0 --set data.dataset=digits --set model.variant=\w+ --set model.lam=[0-9.]+ ", train)
 
 
 def test_lint_is_clean():
@@ -72,3 +74,113 @@ def test_bad_workflow_config_is_refused(tmp_path):
     bad.write_text("profile: laptop\n")
     result = snakemake("-n", "table1", "--configfile", str(bad))
     assert result.returncode != 0 and "'laptop' is not one of" in result.stdout + result.stderr
+
+
+# --- profiles, datasets, seeds, typed overrides (issue 12.1-12.3, 11.12) --------------------
+
+def _jobs(plan: str) -> list[dict]:
+    """The jobs of a dry run's plan: rule name, output, wildcards and resources, per job."""
+    jobs = []
+    for block in re.split(r"\n(?=(?:rule|checkpoint|localrule|localcheckpoint) \w+:)", plan):
+        head = re.match(r"(?:local)?(?:rule|checkpoint) (\w+):", block)
+        if head:
+            fields = dict(re.findall(r"^\s+(\w+): (.*)$", block, re.M))
+            jobs.append({"rule": head[1], **fields})
+    return jobs
+
+
+def test_slurm_profile_plans_gpu_requests_for_both_datasets_and_three_seeds(tmp_path):
+    """The paper profile through profiles/slurm (no Slurm needed for a dry run): every run job
+    carries gpu=1, which snakemake-executor-plugin-slurm turns into a GPU request, plus the
+    profile's partition and account; the plan covers CIFAR-10 and TinyImageNet, seeds 0-2."""
+    pytest.importorskip("snakemake_executor_plugin_slurm",
+                        reason="the Slurm executor plugin is the `slurm` / `test` extra: pip install -e '.[test]'")
+    from snakemake_executor_plugin_slurm.partitions import parse_gpu_requirements
+
+    result = snakemake("-n", "--workflow-profile", "profiles/slurm", "--forceall", "--config",
+                       "profile=paper", f"work={tmp_path / 'work'}", "--", "table1")
+    assert result.returncode == 0, (result.stdout + result.stderr)[-3000:]
+    jobs = _jobs(result.stdout)
+    runs = [j for j in jobs if j["rule"] in ("train", "export", "evaluate")]
+    assert runs
+    for job in runs:
+        resources = dict(kv.split("=", 1) for kv in job["resources"].split(", "))
+        assert resources["gpu"] == "1" and resources["gpu_slots"] == "1", job
+        assert resources["slurm_partition"] == "PARTITION" and resources["slurm_account"] == "ACCOUNT"
+
+        class Job:  # what the plugin reads of a job to build its sbatch GPU request
+            pass
+        Job.resources = {"gpu": int(resources["gpu"])}
+        assert parse_gpu_requirements(Job)[0] == 1
+    checkout = next(j for j in jobs if j["rule"] == "checkout")
+    assert "gpu=1" not in checkout.get("resources", "")
+    trained = {(m["dataset"], m["seed"]) for j in runs if j["rule"] == "train"
+               for m in [dict(kv.split("=") for kv in j["wildcards"].split(", "))]
+               for m in [{**m, "seed": m["run"].rsplit("seed", 1)[1]}]}
+    assert trained == {(d, s) for d in ("cifar10", "tinyimagenet") for s in ("0", "1", "2")}
+
+
+def test_default_profile_is_one_dataset_one_seed_and_packs_nothing(tmp_path):
+    result = snakemake("-n", "-p", "--forceall", "--cores", "8", "table1", "--config",
+                       f"work={tmp_path / 'work'}")
+    assert result.returncode == 0, (result.stdout + result.stderr)[-3000:]
+    trains = [j for j in _jobs(result.stdout) if j["rule"] == "train"]
+    assert [j["wildcards"] for j in trains] == ["dataset=digits, run=ijae-implicit-lam0.3-seed0"]
+    assert "gpu=0" in trains[0]["resources"] and "gpu_slots=0" in trains[0]["resources"]
+
+
+def test_typed_config_overrides(tmp_path):
+    """--config values are YAML: a list of seeds and a partial table1 mapping (merged into the
+    file's) reach the plan as numbers (Snakemake alone passes them as strings)."""
+    result = snakemake("-n", "-p", "--forceall", "--cores", "8", "all", "--config",
+                       f"work={tmp_path / 'work'}", "seeds=[0,1]", "table1={lambda: 0.5}",
+                       "pareto={lambdas: [0.5], variants: [l1]}")
+    assert result.returncode == 0, (result.stdout + result.stderr)[-3000:]
+    runs = {j["wildcards"] for j in _jobs(result.stdout) if j["rule"] == "train"}
+    assert runs == {f"dataset=digits, run=ijae-{v}-lam0.5-seed{s}" for v in ("implicit", "l1")
+                    for s in (0, 1)}
+    bad = snakemake("-n", "table1", "--config", "seeds=[0,x]")
+    assert bad.returncode != 0 and "seeds" in bad.stdout + bad.stderr
+
+
+# --- a copy of the workflow, for runs that must not touch the repository's .snakemake or results
+
+WORKFLOW_FILES = ("Snakefile", "rules", "config", "inputs", "envs", "profiles", ".test", "report")
+
+
+def workflow_copy(tmp_path) -> Path:
+    copy = tmp_path / "wf"
+    copy.mkdir()
+    for name in WORKFLOW_FILES:
+        source = REPO / name
+        if source.is_dir():
+            shutil.copytree(source, copy / name)
+        elif source.exists():
+            shutil.copy2(source, copy / name)
+    return copy
+
+
+def run_workflow(copy, *args, env=None):
+    env = {**os.environ, "OMP_NUM_THREADS": "1", **(env or {})}
+    return snakemake("--cores", "2", "--configfile", ".test/config/workflow.yaml", "--config",
+                     f"work={copy / 'work'}", f"results={copy / 'out'}", *args, cwd=copy, env=env)
+
+
+@pytest.mark.slow
+def test_whole_dag_end_to_end(tmp_path):
+    """Issue 12.7: the CI config runs every rule — checkout, train, export, evaluate, collect,
+    tables, figures — then the report, in temporary work and results folders."""
+    copy = workflow_copy(tmp_path)
+    result = run_workflow(copy, "all")
+    assert result.returncode == 0, (result.stdout + result.stderr)[-4000:]
+    log = result.stdout + result.stderr
+    for rule in ("checkout", "train", "export", "evaluate", "collect", "table", "toy"):
+        assert f"rule {rule}:" in log or f"checkpoint {rule}:" in log, rule
+    out = copy / "out" / "default"
+    metrics = (out / "metrics.csv").read_text().splitlines()
+    assert len(metrics) == 1 + 3     # λ-IJAE at λ 0.3 and 0.7, and the VAE
+    assert "| VAE" in (out / "table1.md").read_text()
+    assert (copy / "out" / "figure1" / "figure1.png").stat().st_size > 0
+    report = run_workflow(copy, "all", "--report", str(tmp_path / "report.html"))
+    assert report.returncode == 0, (report.stdout + report.stderr)[-4000:]
+    assert (tmp_path / "report.html").stat().st_size > 0

@@ -115,3 +115,31 @@ def test_one_seed_keeps_its_own_plus_minus_and_says_over_what(tmp_path):
     assert table["is_std"][0] == pytest.approx(0.1) and table["n_seeds"][0] == 1
     md = (tmp_path / "out" / "table1.md").read_text()
     assert "6.00 ± 0.10" in md and "10 splits of the samples" in md and "(not over seeds)" in md
+
+
+def test_table1_shows_label_agreement_beside_reconstruction_with_chance_and_ceiling(tmp_path):
+    rows = [{**record(seed=s), "recon_label_agreement": a, "recon_label_agreement_chance": c,
+             "digits_classifier_originals_accuracy": 0.989}
+            for s, a, c in ((0, 0.80, 0.10), (1, 0.90, 0.12))]
+    rows.append({**record(model="vae", variant=None, lam=None, label="VAE (resnet)",
+                          implementation="port (from paper)"),
+                 "recon_label_agreement": 0.95, "recon_label_agreement_chance": 0.09,
+                 "digits_classifier_originals_accuracy": 0.989})
+    csv = tmp_path / "metrics.csv"
+    pd.DataFrame(rows).to_csv(csv, index=False)
+    report.write_table1(csv, tmp_path / "out")
+    md = (tmp_path / "out" / "table1.md").read_text()
+    head = next(line for line in md.splitlines() if line.startswith("| method"))
+    assert "| reconstruction ↓ | label agreement ↑ | metric |" in head
+    ijae_row = next(line for line in md.splitlines() if line.startswith("| λ-IJAE (λ = 0.3)"))
+    assert ijae_row.split(" | ")[6] == "0.850"                       # mean of the two seeds
+    assert "chance, each original against another image's reconstruction: 0.09–0.11 across " \
+           "rows" in md and "what a perfect reconstruction scores: 0.99" in md
+    assert all(line.count("|") == head.count("|") for line in md.splitlines()
+               if line.startswith("| ") and "digits" in line)
+    table = pd.read_csv(tmp_path / "out" / "table1.csv")
+    assert table["recon_label_agreement"].tolist() == pytest.approx([0.85, 0.95])
+    # records without it (the Inception backend, or older records): no column, no sentence
+    pd.DataFrame([record()]).to_csv(csv, index=False)
+    report.write_table1(csv, tmp_path / "out")
+    assert "label agreement" not in (tmp_path / "out" / "table1.md").read_text().lower()

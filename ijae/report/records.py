@@ -12,10 +12,14 @@ from ijae.metrics.keys import (KEY_BACKEND, KEY_DATASET, KEY_IMPLEMENTATION, KEY
                                KEY_METRIC_IS_STD, KEY_METRIC_RECON_MEAN, KEY_METRIC_RECON_STD,
                                KEY_MODEL, KEY_RECON_STD_OVER, KEY_RUN, KEY_SEED, KEY_VARIANT,
                                TABLE_KEYS)
+from ijae.metrics.keys import (KEY_METRIC_RECON_LABEL_AGREEMENT, KEY_ORIGINALS_ACCURACY,
+                               KEY_RECON_LABEL_AGREEMENT_CHANCE)
 
 REQUIRED = TABLE_KEYS
 SUFFIX = {"port": " [port]", "port (from paper)": " [port from paper]"}  # by implementation
 VARIANT_NAMES = {"implicit": "λ-IJAE", "l1": "λ-IJAE-L1", "l2": "λ-IJAE-L2"}
+LABEL_AGREEMENT_KEYS = (KEY_METRIC_RECON_LABEL_AGREEMENT, KEY_RECON_LABEL_AGREEMENT_CHANCE,
+                        KEY_ORIGINALS_ACCURACY)
 METHOD = "method"        # the table's label column, made here from the record (method_label)
 N_SEEDS = "n_seeds"      # columns added by over_seeds
 SEEDS = "seeds"
@@ -80,6 +84,9 @@ def over_seeds(metrics: pd.DataFrame) -> pd.DataFrame:
             first[KEY_METRIC_FID] = part[KEY_METRIC_FID].mean()
             first[FID_STD] = part[KEY_METRIC_FID].std(ddof=1)
             first[KEY_IS_STD_OVER] = first[KEY_RECON_STD_OVER] = over
+            for key in LABEL_AGREEMENT_KEYS:   # digits backend: means over seeds
+                if key in part.columns:
+                    first[key] = part[key].mean()
         rows.append(first)
     table = pd.DataFrame(rows).reset_index(drop=True)
     table[METHOD] = table.apply(method_label, axis=1)

@@ -17,6 +17,8 @@ from ijae.metrics.keys import (KEY_BACKEND, KEY_DATASET, KEY_GENERATION_METRIC,
                                KEY_METRIC_RECON_MEAN, KEY_METRIC_RECON_STD, KEY_MODEL,
                                KEY_N_RECONSTRUCTIONS, KEY_N_SAMPLES, KEY_PROFILE,
                                KEY_RECON_METRIC, KEY_RECON_STD_OVER, KEY_SEED, KEY_VARIANT)
+from ijae.metrics.keys import (KEY_METRIC_RECON_LABEL_AGREEMENT, KEY_ORIGINALS_ACCURACY,
+                               KEY_RECON_LABEL_AGREEMENT_CHANCE)
 from ijae.report.records import (FID_STD, METHOD, N_SEEDS, RUNS, SEEDS, over_seeds,
                                  read_metrics)
 
@@ -89,6 +91,32 @@ def uncertainty_sentence(block: pd.DataFrame) -> str:
     return text[:1].upper() + text[1:] + "."
 
 
+# digits backend: does the reconstruction keep its digit? (with what chance and a perfect
+# reconstruction score, stated above the block)
+AGREEMENT_COLUMNS = (KEY_METRIC_RECON_LABEL_AGREEMENT, KEY_RECON_LABEL_AGREEMENT_CHANCE,
+                     KEY_ORIGINALS_ACCURACY)
+
+
+def has_agreement(block: pd.DataFrame) -> bool:
+    return KEY_METRIC_RECON_LABEL_AGREEMENT in block.columns \
+        and bool(block[KEY_METRIC_RECON_LABEL_AGREEMENT].notna().any())
+
+
+def _span(values: pd.Series) -> str:
+    low, high = values.min(), values.max()
+    return f"{low:.2f}" if round(low, 2) == round(high, 2) else f"{low:.2f}–{high:.2f} across rows"
+
+
+def agreement_sentence(block: pd.DataFrame) -> str:
+    """The label-agreement column in words, with its chance and its ceiling."""
+    rows = block[block[KEY_METRIC_RECON_LABEL_AGREEMENT].notna()]
+    return ("Label agreement: the share of test digits whose reconstruction the digits "
+            "classifier labels as the original (mean over seeds); chance, each original against "
+            f"another image's reconstruction: {_span(rows[KEY_RECON_LABEL_AGREEMENT_CHANCE])}; "
+            "the classifier's accuracy on the originals, what a perfect reconstruction scores: "
+            f"{_span(rows[KEY_ORIGINALS_ACCURACY])}.")
+
+
 def table1_markdown(rows: pd.DataFrame, paper: pd.DataFrame | None, profile: str,
                     notes: list[str] = ()) -> str:
     lines = [f"# Table 1 — {profile} profile", ""]
@@ -101,20 +129,26 @@ def table1_markdown(rows: pd.DataFrame, paper: pd.DataFrame | None, profile: str
                   f"Generation: {first[KEY_GENERATION_METRIC]}. Reconstruction: "
                   f"`{first[KEY_RECON_METRIC]}`. FID against the {dataset} train split. "
                   + uncertainty_sentence(block), ""]
-        head = ("| method | implementation | dataset | IS ↑ | FID ↓ | reconstruction ↓ | metric | "
-                "samples | reconstructions | seeds | ± over |")
+        agree = has_agreement(block)
+        if agree:
+            lines[-1:-1] = ["", agreement_sentence(block)]
+        head = ("| method | implementation | dataset | IS ↑ | FID ↓ | reconstruction ↓ | "
+                + ("label agreement ↑ | " if agree else "")
+                + "metric | samples | reconstructions | seeds | ± over |")
         lines += [head + (" paper IS ↑ | paper LPIPS ↓ |" if side else ""),
-                  "|" + " --- |" * (11 + 2 * side)]
+                  "|" + " --- |" * (11 + agree + 2 * side)]
         for _, r in block.iterrows():
             fid = "—" if pd.isna(r[KEY_METRIC_FID]) else _pm(r[KEY_METRIC_FID], r[FID_STD])
+            agreement = (_pm(r[KEY_METRIC_RECON_LABEL_AGREEMENT], float("nan"), 3) + " | ") \
+                if agree else ""
             line = (f"| {r[METHOD]} | {r[KEY_IMPLEMENTATION]} | {dataset} | "
                     f"{_pm(r[KEY_METRIC_IS_MEAN], r[KEY_METRIC_IS_STD])} | {fid} | "
-                    f"{_pm(r[KEY_METRIC_RECON_MEAN], r[KEY_METRIC_RECON_STD], 3)} | "
+                    f"{_pm(r[KEY_METRIC_RECON_MEAN], r[KEY_METRIC_RECON_STD], 3)} | {agreement}"
                     f"{r[KEY_RECON_METRIC]} ({backend}) | {int(r[KEY_N_SAMPLES])} | "
                     f"{int(r[KEY_N_RECONSTRUCTIONS])} | {r[SEEDS]} | {r[KEY_IS_STD_OVER]} |")
             lines.append(line + (f" {r[PAPER_IS]} | {r[PAPER_LPIPS]} |" if side else ""))
         for _, p in (paper_only if side else pd.DataFrame()).iterrows():
-            lines.append(f"| {p['method']} (paper only; not run here) |" + " — |" * 10
+            lines.append(f"| {p['method']} (paper only; not run here) |" + " — |" * (10 + agree)
                          + f" {_pm(p['is_mean'], p['is_std'])} | {_pm(p['lpips_mean'], p['lpips_std'])} |")
         lines.append("")
     lines += [f"- {note}" for note in notes] + ([""] if notes else [])
@@ -168,7 +202,8 @@ def write_table1(metrics_csv: str | Path, out_dir: str | Path, paper_csv: str | 
         notes = [*availability_notes(avail.read(availability), rows), *notes]
     paper = pd.read_csv(paper_csv) if paper_csv else None
     profile = profile or ", ".join(sorted(set(rows.get(KEY_PROFILE, pd.Series(["?"])).astype(str))))
-    atomic_write_text(out / "table1.csv", rows[list(TABLE1_COLUMNS)].to_csv(index=False))
+    columns = [*TABLE1_COLUMNS, *(c for c in AGREEMENT_COLUMNS if c in rows.columns)]
+    atomic_write_text(out / "table1.csv", rows[columns].to_csv(index=False))
     atomic_write_text(out / "table1.md", table1_markdown(rows, paper, profile, list(notes)))
     atomic_write_text(out / "table1.tex", table1_latex(rows, paper, profile))
     return rows

@@ -123,7 +123,7 @@ def _cmd_samples(args) -> int:
 
 
 def _cmd_modes(args) -> int:
-    from ijae import modes
+    from ijae.report import modes
 
     png = modes.plot(args.metrics, args.out)
     for line in modes.trend_sentences(modes.points(modes.read(args.metrics))):

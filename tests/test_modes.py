@@ -4,7 +4,8 @@ from __future__ import annotations
 import pandas as pd
 import pytest
 
-from ijae import UserError, cli, modes
+from ijae import UserError, cli
+from ijae.report import modes
 
 
 def records() -> pd.DataFrame:

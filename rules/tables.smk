@@ -1,5 +1,6 @@
-# Tables and plots from the runs' metric records: collect them into one CSV, then Table 1 and
-# the Pareto plot (pure functions of the records, ijae/report.py).
+# Tables from the runs' metric records: collect them into one CSV (the per-run records, in the
+# report), then Table 1 as markdown, CSV and LaTeX (pure functions of the records, ijae/report/).
+# The figures are in figures.smk, included at the end.
 
 
 rule collect:
@@ -8,7 +9,7 @@ rule collect:
         ijae=lambda wc: [f"{run}/metrics.json" for run in IJAE_RUNS[wc.table]],
         baselines=lambda wc: [f"{run}/metrics.json" for run in baseline_runs(wc)],
     output:
-        f"{RESULTS}/{{table}}.csv",
+        report(f"{RESULTS}/{{table}}.csv", caption="../report/metrics.rst", category="Records"),
     log:
         f"{LOGS}/collect_{{table}}.log",
     conda:
@@ -21,33 +22,28 @@ rule table:
     input:
         metrics=expand(rules.collect.output[0], table="metrics_table1"),
         paper=PAPER_TABLE1,
-        available=rules.checkout.output[0],
     output:
-        md=f"{RESULTS}/table1.md",
+        md=report(f"{RESULTS}/table1.md", caption="../report/table1.rst", category="Table 1"),
         csv=f"{RESULTS}/table1.csv",
+        tex=report(f"{RESULTS}/table1.tex", caption="../report/table1.rst", category="Table 1"),
     log:
         f"{LOGS}/table1.log",
     params:
         out=lambda wc, output: os.path.dirname(output.md),
         lam=LAM,
         profile=PROFILE,
+        # not an input: redrawing the table from the cached records must not plan the checkout
+        # (network); in a full run the checkout is done before collect, so it is there
+        available=rules.checkout.output[0],
+        provenance=lambda wc, input: provenance(input.metrics[0]),
     conda:
         "../envs/ijae.yaml"
     shell:
         # models the checkout job could not get are named under the table, with why
-        "ijae table1 {input.metrics:q} --paper {input.paper:q} --availability {input.available:q} "
-        "--lam {params.lam} --profile {params.profile:q} --out {params.out:q} 2> {log:q}"
+        "ijae table1 {input.metrics:q} --paper {input.paper:q} "
+        "--availability-if-present {params.available:q} --lam {params.lam} "
+        "--profile {params.profile:q} --out {params.out:q} 2> {log:q}"
 
 
-rule pareto_plot:
-    input:
-        expand(rules.collect.output[0], table="metrics"),
-    output:
-        png=f"{RESULTS}/pareto.png",
-        pdf=f"{RESULTS}/pareto.pdf",
-    log:
-        f"{LOGS}/pareto.log",
-    conda:
-        "../envs/ijae.yaml"
-    shell:
-        "ijae pareto {input:q} --out {output.png:q} 2> {log:q}"
+include: "reporting.smk"
+include: "figures.smk"

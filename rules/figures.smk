@@ -1,0 +1,61 @@
+# Figures 2 and 3 with the Pareto claim computed, and Appendix C's sample grids. Figures 2-3 are
+# a pure function of metrics.csv; the grids read the runs' exported images in the work folder.
+# Targets: pareto (Figures 2-3), samples (every dataset's grid: trains what is missing) and
+# figures (every table and figure from the cache alone: never plans a train/export/evaluate job).
+report: "../report/workflow.rst"
+
+
+rule pareto_plot:
+    input:
+        expand(rules.collect.output[0], table="metrics"),
+    output:
+        figure2=report(f"{RESULTS}/figure2.png", caption="../report/figure2.rst", category="Figures"),
+        figure2_pdf=f"{RESULTS}/figure2.pdf",
+        figure3=report(f"{RESULTS}/figure3.png", caption="../report/figure3.rst", category="Figures"),
+        figure3_pdf=f"{RESULTS}/figure3.pdf",
+        fronts=report(f"{RESULTS}/pareto_fronts.csv", caption="../report/pareto.rst",
+                      category="Pareto claim"),
+        verdict=report(f"{RESULTS}/pareto_verdict.csv", caption="../report/pareto.rst",
+                       category="Pareto claim"),
+        verdict_md=f"{RESULTS}/pareto_verdict.md",
+    log:
+        f"{LOGS}/pareto.log",
+    params:
+        out=lambda wc, output: os.path.dirname(output.figure2),
+        provenance=lambda wc, input: provenance(input[0]),
+    conda:
+        "../envs/ijae.yaml"
+    shell:
+        # stdout: the verdict in words (also in pareto_verdict.md and under Figure 2)
+        "ijae pareto {input:q} --out {params.out:q} > {log:q} 2>&1"
+
+
+rule samples_grid:
+    input:
+        samples=lambda wc: [f"{r}/samples.npz" for r in sample_runs(wc)],
+        reconstructions=lambda wc: [f"{r}/reconstructions.npz" for r in sample_runs(wc)],
+    output:
+        png=report(f"{RESULTS}/samples_{{dataset}}.png", caption="../report/samples.rst",
+                   category="Samples (Appendix C)"),
+        pdf=f"{RESULTS}/samples_{{dataset}}.pdf",
+    log:
+        f"{LOGS}/samples_{{dataset}}.log",
+    params:
+        runs=sample_runs,
+        title=lambda wc: f"{wc.dataset}: samples and reconstructions ({PROFILE} profile, seed {SEEDS[0]})",
+    conda:
+        "../envs/ijae.yaml"
+    shell:
+        "ijae samples {params.runs:q} --out {output.png:q} --title {params.title:q} 2> {log:q}"
+
+
+rule samples:
+    input:
+        expand(rules.samples_grid.output.png, dataset=DATASETS),
+
+
+rule figures:
+    input:
+        rules.table.output,
+        rules.pareto_plot.output,
+        expand(rules.samples_grid.output.png, dataset=cached_sample_datasets()),

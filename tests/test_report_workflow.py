@@ -1,0 +1,63 @@
+"""The figures target redraws from the cache alone (issue 12.6), and --report holds the results:
+a tmp copy of the workflow with hand-made records and no work folder (no run, no checkout)."""
+import re
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pandas as pd
+
+from conftest import REPO
+from test_report import record
+
+SNAKEMAKE = str(Path(sys.executable).with_name("snakemake"))
+RUN_JOBS = re.compile(r"^(checkout|train|export|evaluate|collect)\s+\d+", re.M)
+
+
+def workflow_copy(tmp_path):
+    """The workflow's files (no results, no work folder) and hand-made records in results/."""
+    for name in ("Snakefile", "rules", "config", "report", "inputs", "profiles", "envs"):
+        src = REPO / name
+        if src.is_dir():
+            shutil.copytree(src, tmp_path / name)
+        elif src.is_file():
+            shutil.copy(src, tmp_path / name)
+    results = tmp_path / "results" / "default"
+    results.mkdir(parents=True)
+    rows = [record(variant=v, lam=lam, is_mean=6 + lam + (v == "implicit"), recon=1 - lam / 2)
+            for v in ("implicit", "l1", "l2") for lam in (0.1, 0.3, 0.9)]
+    rows.append(record(model="vae", label="VAE (resnet)", variant=None, lam=None, recon=0.2))
+    pd.DataFrame(rows).to_csv(results / "metrics.csv", index=False)
+    pd.DataFrame([r for r in rows if r["lambda"] in (0.3, None) and r["variant"] in ("implicit", None)]
+                 ).to_csv(results / "metrics_table1.csv", index=False)
+    return tmp_path
+
+
+def snakemake(cwd, *args):
+    result = subprocess.run([SNAKEMAKE, "--cores", "2", *args], cwd=cwd, capture_output=True,
+                            text=True, timeout=300)
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+    return result.stdout + result.stderr
+
+
+def test_figures_redraws_from_the_records_alone_and_the_report_holds_them(tmp_path):
+    root = workflow_copy(tmp_path)
+    plan = snakemake(root, "-n", "figures")
+    assert "table " in plan and "pareto_plot " in plan      # it does plan the drawing
+    assert not RUN_JOBS.search(plan), plan                    # and no run, checkout or collect job
+    snakemake(root, "figures")
+    out = root / "results" / "default"
+    for name in ("table1.md", "table1.tex", "figure2.png", "figure2.pdf", "figure3.png",
+                 "pareto_fronts.csv", "pareto_verdict.csv"):
+        assert (out / name).is_file(), name
+    for name in ("figure2.png", "table1.md"):                 # deleted figures come back
+        (out / name).unlink()
+    assert not RUN_JOBS.search(snakemake(root, "-n", "figures"))
+    snakemake(root, "figures")
+    assert (out / "figure2.png").is_file() and (out / "table1.md").is_file()
+    snakemake(root, "--report", "report.html", "figures")
+    html = (root / "report.html").read_text()
+    assert all(name in html for name in ("figure2.png", "table1.tex", "metrics.csv",
+                                         "pareto_verdict.csv", "profile default"))
+    assert not (root / "work" / "runs").exists()              # nothing was trained

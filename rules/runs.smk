@@ -3,6 +3,10 @@
 # all live in the one work folder (config: work). A run's folder: RUNS/DATASET/RUN_ID.
 
 
+localrules:
+    checkout,  # clones from the network: on a cluster, where the workflow is started
+
+
 checkpoint checkout:
     output:
         f"{WORK}/available.json",

@@ -1,5 +1,6 @@
 """The Snakefile parses, validates its config and plans the main job (a dry run, no training);
 parsing imports nothing heavy and clones nothing; one work folder moves every job."""
+import json
 import os
 import re
 import shutil
@@ -160,10 +161,12 @@ def workflow_copy(tmp_path) -> Path:
     return copy
 
 
-def run_workflow(copy, *args, env=None):
+def run_workflow(copy, *targets, flags=(), config=(), env=None):
+    """Snakemake in ``copy`` on the CI config, its work and results folders inside ``copy``."""
     env = {**os.environ, "OMP_NUM_THREADS": "1", **(env or {})}
-    return snakemake("--cores", "2", "--configfile", ".test/config/workflow.yaml", "--config",
-                     f"work={copy / 'work'}", f"results={copy / 'out'}", *args, cwd=copy, env=env)
+    return snakemake("--cores", "2", "--configfile", ".test/config/workflow.yaml", *flags,
+                     "--config", f"work={copy / 'work'}", f"results={copy / 'out'}", *config,
+                     "--", *targets, cwd=copy, env=env)
 
 
 @pytest.mark.slow
@@ -181,6 +184,60 @@ def test_whole_dag_end_to_end(tmp_path):
     assert len(metrics) == 1 + 3     # λ-IJAE at λ 0.3 and 0.7, and the VAE
     assert "| VAE" in (out / "table1.md").read_text()
     assert (copy / "out" / "figure1" / "figure1.png").stat().st_size > 0
-    report = run_workflow(copy, "all", "--report", str(tmp_path / "report.html"))
+    report = run_workflow(copy, "all", flags=("--report", str(tmp_path / "report.html")))
     assert report.returncode == 0, (report.stdout + report.stderr)[-4000:]
     assert (tmp_path / "report.html").stat().st_size > 0
+
+
+# --- issue 11, items 11, 8, 14 --------------------------------------------------------------
+
+@pytest.mark.slow
+def test_config_edits_rerun_what_they_change_and_nothing_else(tmp_path):
+    """11.11: a comment-only edit of config/default.yaml plans nothing; an export.* edit
+    resumes training at its last step (no "cannot resume") and redoes the export; a training
+    key plans the train job again."""
+    copy = workflow_copy(tmp_path)
+    run = copy / "work" / "runs" / "default" / "digits" / "ijae-implicit-lam0.3-seed0"
+    target = str(run / "samples.npz")
+    assert run_workflow(copy, target).returncode == 0
+    profile = copy / "config" / "default.yaml"
+    text = profile.read_text()
+
+    profile.write_text(text + "# a comment only\n")
+    plan = run_workflow(copy, target, flags=("-n",))
+    assert plan.returncode == 0 and "Nothing to be done" in plan.stdout + plan.stderr, plan.stdout
+
+    before = (run / "samples.npz").stat().st_mtime_ns
+    profile.write_text(text.replace("export:\n", "export:\n  batch_size: 100\n"))
+    result = run_workflow(copy, target)
+    assert result.returncode == 0, (run / "train.log").read_text()[-2000:]
+    assert "batch_size: 100" in (run / "config.yaml").read_text()
+    assert (run / "samples.npz").stat().st_mtime_ns > before
+
+    profile.write_text(text.replace("lr_d: 4.0e-4", "lr_d: 5.0e-4"))
+    plan = run_workflow(copy, target, flags=("-n",))
+    assert "rule train:" in plan.stdout, plan.stdout[-2000:]
+
+
+def test_no_shell_string_is_quoted_by_hand():
+    """11.8: paths and values reach shell lines through Snakemake's :q quoting, never through
+    quotes written around a placeholder."""
+    for smk in [REPO / "Snakefile", *sorted((REPO / "rules").glob("*.smk"))]:
+        shell_lines = re.findall(r"^    shell:\n((?:        .*\n)+)", smk.read_text(), re.M)
+        for line in "".join(shell_lines).splitlines():
+            assert not re.search(r"""['"]\{[\w.\[\]]+(:\w+)?\}|\{[\w.\[\]]+(:\w+)?\}['"]""",
+                                 line.strip().strip('"')), f"{smk.name}: {line}"
+
+
+def test_a_quote_in_an_upstream_source_runs_nothing(tmp_path):
+    """11.8: IJAE_SOURCE_AGE holding a shell command after a quote reaches `ijae checkout` as a
+    value: the command never runs, AGE is recorded as unavailable."""
+    copy = workflow_copy(tmp_path)
+    marker = tmp_path / "PWNED"
+    source = f"/nonexistent'; touch {marker}; echo '"
+    result = run_workflow(copy, str(copy / "work" / "available.json"),
+                          config=["table1={models: {digits: [age]}}"], env={"IJAE_SOURCE_AGE": source})
+    assert result.returncode == 0, (result.stdout + result.stderr)[-3000:]
+    assert not marker.exists()
+    records = json.loads((copy / "work" / "available.json").read_text())
+    assert [(r["model"], r["available"]) for r in records] == [("age", False)]

@@ -8,7 +8,7 @@ import pandas as pd
 from ijae.metrics.keys import (KEY_BACKEND, KEY_DATASET, KEY_METRIC_FID, KEY_METRIC_IS_MEAN,
                                KEY_METRIC_IS_STD, KEY_METRIC_RECON_MEAN, KEY_METRIC_RECON_STD,
                                KEY_RECON_METRIC)
-from ijae.report.records import FID_STD, METHOD, N_SEEDS
+from ijae.report.records import FID_STD, METHOD, N_SEEDS, our_key, paper_key
 
 LATEX_SPECIALS = {"&": r"\&", "%": r"\%", "#": r"\#", "_": r"\_", "$": r"\$", "{": r"\{",
                   "}": r"\}", "~": r"\textasciitilde{}", "^": r"\^{}", "\\": r"\textbackslash{}",
@@ -36,8 +36,6 @@ def _best(values: pd.Series, higher: bool) -> pd.Series:
 
 
 def table1_latex(rows: pd.DataFrame, paper: pd.DataFrame | None, profile: str) -> str:
-    from ijae.report.tables import _our_key, paper_key
-
     lines = [f"% Table 1, {profile} profile (ijae table1); needs \\usepackage{{booktabs}}"]
     for (dataset, backend), block in rows.groupby([KEY_DATASET, KEY_BACKEND], sort=True):
         theirs = None if paper is None else paper[paper["dataset"] == dataset]
@@ -60,7 +58,7 @@ def table1_latex(rows: pd.DataFrame, paper: pd.DataFrame | None, profile: str) -
                   + r" \\", r"\midrule"]
         if side:
             by_key = {paper_key(str(m)): r for m, r in zip(theirs["method"], theirs.to_dict("records"))}
-            matched = [by_key.get(_our_key(r)) for _, r in block.iterrows()]
+            matched = [by_key.get(our_key(r)) for _, r in block.iterrows()]
             p_is = pd.Series([m["is_mean"] if m else float("nan") for m in matched])
             p_lp = pd.Series([m["lpips_mean"] if m else float("nan") for m in matched])
             bold_pis, bold_plp = _best(p_is, True), _best(p_lp, False)

@@ -2,6 +2,7 @@
 seeds. Pure: pandas on the records alone (no checkpoint, no model registry, no torch)."""
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pandas as pd
@@ -91,3 +92,16 @@ def over_seeds(metrics: pd.DataFrame) -> pd.DataFrame:
     table = pd.DataFrame(rows).reset_index(drop=True)
     table[METHOD] = table.apply(method_label, axis=1)
     return table
+
+
+def paper_key(name: str) -> str:
+    """A method's name as both the records and the paper's CSV spell it ("α-GAN" = "alpha-GAN",
+    "λ-IJAE (λ = 0.3)" = "lambda-IJAE (lambda=0.3)")."""
+    name = name.replace("λ", "lambda").replace("α", "alpha").lower()
+    return re.sub(r"\s+", "", name)
+
+
+def our_key(row) -> str:
+    if row[KEY_MODEL] == "ijae" and row[KEY_VARIANT] == "implicit":
+        return paper_key(f"λ-IJAE (λ = {row[KEY_LAMBDA]:g})")
+    return paper_key(str(row[KEY_LABEL]))

@@ -3,7 +3,6 @@ method (mean ± std over seeds where a method has several), the paper's printed 
 ours in the blocks of the paper's datasets, labelled as the paper's and never merged with ours."""
 from __future__ import annotations
 
-import re
 from pathlib import Path
 
 import pandas as pd
@@ -19,7 +18,7 @@ from ijae.metrics.keys import (KEY_BACKEND, KEY_DATASET, KEY_GENERATION_METRIC,
                                KEY_RECON_METRIC, KEY_RECON_STD_OVER, KEY_SEED, KEY_VARIANT)
 from ijae.metrics.keys import (KEY_METRIC_RECON_LABEL_AGREEMENT, KEY_ORIGINALS_ACCURACY,
                                KEY_RECON_LABEL_AGREEMENT_CHANCE)
-from ijae.report.records import (FID_STD, METHOD, N_SEEDS, RUNS, SEEDS, over_seeds,
+from ijae.report.records import (our_key, paper_key, FID_STD, METHOD, N_SEEDS, RUNS, SEEDS, over_seeds,
                                  read_metrics)
 
 PAPER_IS, PAPER_LPIPS = "paper_is", "paper_lpips"   # the paper's value beside a row (as parsed)
@@ -43,19 +42,6 @@ def _pm(mean: float, std: float, digits: int = 2) -> str:
     return f"{mean:.{digits}f}" if pd.isna(std) else f"{mean:.{digits}f} ± {std:.{digits}f}"
 
 
-def paper_key(name: str) -> str:
-    """A method's name as both the records and the paper's CSV spell it ("α-GAN" = "alpha-GAN",
-    "λ-IJAE (λ = 0.3)" = "lambda-IJAE (lambda=0.3)")."""
-    name = name.replace("λ", "lambda").replace("α", "alpha").lower()
-    return re.sub(r"\s+", "", name)
-
-
-def _our_key(row) -> str:
-    if row[KEY_MODEL] == "ijae" and row[KEY_VARIANT] == "implicit":
-        return paper_key(f"λ-IJAE (λ = {row[KEY_LAMBDA]:g})")
-    return paper_key(str(row[KEY_LABEL]))
-
-
 def with_paper(block: pd.DataFrame, paper: pd.DataFrame | None) -> tuple[pd.DataFrame, pd.DataFrame]:
     """``block`` (one dataset) with the paper's IS / LPIPS beside each matching row, and the
     paper's rows of that dataset no row of ours matches."""
@@ -66,7 +52,7 @@ def with_paper(block: pd.DataFrame, paper: pd.DataFrame | None) -> tuple[pd.Data
     by_key = {paper_key(str(m)): r for m, r in zip(theirs["method"], theirs.to_dict("records"))}
     matched = set()
     for i, row in block.iterrows():
-        p = by_key.get(_our_key(row))
+        p = by_key.get(our_key(row))
         if p is not None:
             matched.add(paper_key(str(p["method"])))
             block.at[i, PAPER_IS] = _pm(p["is_mean"], p["is_std"])

@@ -177,7 +177,8 @@ def test_whole_dag_end_to_end(tmp_path):
     result = run_workflow(copy, "all")
     assert result.returncode == 0, (result.stdout + result.stderr)[-4000:]
     log = result.stdout + result.stderr
-    for rule in ("checkout", "train", "export", "evaluate", "collect", "table", "toy"):
+    for rule in ("checkout", "train", "export", "evaluate", "collect", "table", "pareto_plot",
+                 "samples_grid", "toy"):
         assert f"rule {rule}:" in log or f"checkpoint {rule}:" in log, rule
     out = copy / "out" / "default"
     metrics = (out / "metrics.csv").read_text().splitlines()

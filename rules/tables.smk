@@ -36,11 +36,14 @@ rule table:
         # (network); in a full run the checkout is done before collect, so it is there
         available=rules.checkout.output[0],
         provenance=lambda wc, input: provenance(input.metrics[0]),
+        # a row is fresh when its run's metrics.json is in this work folder, else cached
+        work=WORK,
     conda:
         "../envs/ijae.yaml"
     shell:
-        # models the checkout job could not get are named under the table, with why
-        "ijae table1 {input.metrics:q} --paper {input.paper:q} "
+        # models the checkout job could not get are named under the table, with why; each row
+        # says whether it is fresh (its run in IJAE_WORK) or cached (the committed records)
+        "IJAE_WORK={params.work:q} ijae table1 {input.metrics:q} --paper {input.paper:q} "
         "--availability-if-present {params.available:q} --lam {params.lam} "
         "--profile {params.profile:q} --out {params.out:q} 2> {log:q}"
 

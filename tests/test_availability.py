@@ -56,8 +56,8 @@ def test_table_notes_say_which_models_are_left_out_and_why(tmp_path):
                  str(avail), "--note", "one seed"]) == 0
     md = (tmp_path / "t" / "table1.md").read_text()
     notes = [line for line in md.splitlines() if line.startswith("- ")]
-    assert notes == ["- AGE (age) is not in this table: it cannot run here (cannot reach github)",
-                     "- SVAE (svae) is not in this table: no metric record",
+    assert notes == ["- AGE (age) not run: its code cannot run here (cannot reach github)",
+                     "- SVAE (svae) not run: no metric record",
                      "- one seed"]
     assert "| VAE [port] |" in md and "AGE |" not in md.split("\n- ")[0]
 

@@ -8,6 +8,7 @@ Table 1 sits beside ours, labelled as the paper's, never merged with our numbers
 
     records   reading metrics.csv, method labels, one point per method over seeds
     tables    Table 1 as markdown and CSV (latex: as LaTeX)
+    provenance  a row's provenance: fresh (its run is in this work folder) or cached
     pareto    the Pareto claim, computed (fronts, dominance, hypervolume)
     figures   Figures 2 and 3; samples: Appendix C's grids; plotting: what figures share
 """

@@ -8,7 +8,10 @@ import pandas as pd
 from ijae.metrics.keys import (KEY_BACKEND, KEY_DATASET, KEY_METRIC_FID, KEY_METRIC_IS_MEAN,
                                KEY_METRIC_IS_STD, KEY_METRIC_RECON_MEAN, KEY_METRIC_RECON_STD,
                                KEY_RECON_METRIC)
+from ijae.report.provenance import FRESH, PROVENANCE
 from ijae.report.records import FID_STD, METHOD, N_SEEDS, our_key, paper_key
+
+CACHED_MARK = r"$^\dagger$"   # beside a row that is not fresh (ijae/report/provenance.py)
 
 LATEX_SPECIALS = {"&": r"\&", "%": r"\%", "#": r"\#", "_": r"\_", "$": r"\$", "{": r"\{",
                   "}": r"\}", "~": r"\textasciitilde{}", "^": r"\^{}", "\\": r"\textbackslash{}",
@@ -44,13 +47,17 @@ def table1_latex(rows: pd.DataFrame, paper: pd.DataFrame | None, profile: str) -
         bold_is = _best(block[KEY_METRIC_IS_MEAN], True)
         bold_fid = _best(block[KEY_METRIC_FID], False)
         bold_rec = _best(block[KEY_METRIC_RECON_MEAN], False)
+        cached = (block[PROVENANCE] != FRESH) if PROVENANCE in block.columns \
+            else pd.Series(False, index=block.index)
         seeds = "over seeds" if (block[N_SEEDS] > 1).all() else (
             "over IS splits / test images of one seed" if (block[N_SEEDS] == 1).all()
             else "over seeds where a row has several, else over IS splits / images")
         lines += [r"\begin{table}[t]", r"\centering",
                   rf"\caption{{Table 1, {escape(dataset)} ({escape(backend)} backend, "
                   rf"{escape(profile)} profile); $\pm$: standard deviation {seeds}."
-                  + (" Paper: the values printed in the paper." if side else "") + "}",
+                  + (" Paper: the values printed in the paper." if side else "")
+                  + (rf" {CACHED_MARK}: cached, from the committed records (its run is not in "
+                     "this work folder)." if cached.any() else "") + "}",
                   r"\begin{tabular}{l" + "c" * (3 + 2 * side) + "}", r"\toprule",
                   "Method & IS $\\uparrow$ & FID $\\downarrow$ & "
                   + escape(block[KEY_RECON_METRIC].iloc[0]) + " $\\downarrow$"
@@ -63,7 +70,7 @@ def table1_latex(rows: pd.DataFrame, paper: pd.DataFrame | None, profile: str) -
             p_lp = pd.Series([m["lpips_mean"] if m else float("nan") for m in matched])
             bold_pis, bold_plp = _best(p_is, True), _best(p_lp, False)
         for i, r in block.iterrows():
-            cells = [escape(r[METHOD]),
+            cells = [escape(r[METHOD]) + (CACHED_MARK if cached[i] else ""),
                      _cell(r[KEY_METRIC_IS_MEAN], r[KEY_METRIC_IS_STD], 2, bold_is[i]),
                      _cell(r[KEY_METRIC_FID], r[FID_STD], 2, bold_fid[i]),
                      _cell(r[KEY_METRIC_RECON_MEAN], r[KEY_METRIC_RECON_STD], 3, bold_rec[i])]

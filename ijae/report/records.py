@@ -15,6 +15,7 @@ from ijae.metrics.keys import (KEY_BACKEND, KEY_DATASET, KEY_IMPLEMENTATION, KEY
                                TABLE_KEYS)
 from ijae.metrics.keys import (KEY_METRIC_RECON_LABEL_AGREEMENT, KEY_ORIGINALS_ACCURACY,
                                KEY_RECON_LABEL_AGREEMENT_CHANCE)
+from ijae.report import provenance as prov
 
 REQUIRED = TABLE_KEYS
 SUFFIX = {"port": " [port]", "port (from paper)": " [port from paper]"}  # by implementation
@@ -76,6 +77,8 @@ def over_seeds(metrics: pd.DataFrame) -> pd.DataFrame:
         first[SEEDS] = ", ".join(str(int(s)) for s in sorted(part[KEY_SEED]))
         first[RUNS] = ", ".join(filter(None, (run_name(r) for _, r in part.iterrows())))
         first[FID_STD] = float("nan")
+        if prov.PROVENANCE in part.columns:   # fresh / cached, per seed where they differ
+            first[prov.PROVENANCE] = prov.over_seeds(part, KEY_SEED)
         if len(part) > 1:
             over = f"{len(part)} seeds"
             first[KEY_METRIC_IS_MEAN] = part[KEY_METRIC_IS_MEAN].mean()

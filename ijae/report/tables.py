@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from ijae import UserError
+from ijae import UserError, work_dir
 from ijae import availability as avail
 from ijae.contract import atomic_write_text
 from ijae.metrics.keys import (KEY_BACKEND, KEY_DATASET, KEY_GENERATION_METRIC,
@@ -18,21 +18,24 @@ from ijae.metrics.keys import (KEY_BACKEND, KEY_DATASET, KEY_GENERATION_METRIC,
                                KEY_RECON_METRIC, KEY_RECON_STD_OVER, KEY_SEED, KEY_VARIANT)
 from ijae.metrics.keys import (KEY_METRIC_RECON_LABEL_AGREEMENT, KEY_ORIGINALS_ACCURACY,
                                KEY_RECON_LABEL_AGREEMENT_CHANCE)
+from ijae.report import provenance as prov
 from ijae.report.records import (our_key, paper_key, FID_STD, METHOD, N_SEEDS, RUNS, SEEDS, over_seeds,
                                  read_metrics)
 
 PAPER_IS, PAPER_LPIPS = "paper_is", "paper_lpips"   # the paper's value beside a row (as parsed)
 
 
-def table1(metrics: pd.DataFrame, lam: float = 0.3) -> pd.DataFrame:
+def table1(metrics: pd.DataFrame, lam: float = 0.3, work: str | Path | None = None) -> pd.DataFrame:
     """Rows of Table 1: λ-IJAE (implicit) at ``lam`` and every other model, one row per method
-    and dataset (over_seeds: mean ± std over seeds when there are several)."""
+    and dataset (over_seeds: mean ± std over seeds when there are several); with ``work`` (a
+    work folder), each row's provenance: fresh or cached (ijae/report/provenance.py)."""
     is_ijae = metrics[KEY_MODEL] == "ijae"
     at_lam = (metrics[KEY_LAMBDA] - lam).abs() < 1e-9
     keep = (is_ijae & (metrics[KEY_VARIANT] == "implicit") & at_lam) | ~is_ijae
     if not keep.any():
         raise UserError(f"no record for λ-IJAE at λ = {lam} nor any baseline in the metrics table")
-    rows = over_seeds(metrics[keep])
+    kept = metrics[keep] if work is None else prov.with_provenance(metrics[keep], work)
+    rows = over_seeds(kept)
     return rows.sort_values([KEY_DATASET, KEY_MODEL, KEY_SEED]).reset_index(drop=True)
 
 
@@ -106,6 +109,7 @@ def agreement_sentence(block: pd.DataFrame) -> str:
 def table1_markdown(rows: pd.DataFrame, paper: pd.DataFrame | None, profile: str,
                     notes: list[str] = ()) -> str:
     lines = [f"# Table 1 — {profile} profile", ""]
+    shown = prov.PROVENANCE in rows.columns    # the source column: fresh / cached
     for (dataset, backend), block in rows.groupby([KEY_DATASET, KEY_BACKEND], sort=True):
         block, paper_only = with_paper(block, paper)
         first = block.iloc[0]
@@ -114,15 +118,17 @@ def table1_markdown(rows: pd.DataFrame, paper: pd.DataFrame | None, profile: str
         lines += [f"## {dataset}", "",
                   f"Generation: {first[KEY_GENERATION_METRIC]}. Reconstruction: "
                   f"`{first[KEY_RECON_METRIC]}`. FID against the {dataset} train split. "
-                  + uncertainty_sentence(block), ""]
+                  + uncertainty_sentence(block)
+                  + (" " + prov.LEGEND if shown else ""), ""]
         agree = has_agreement(block)
         if agree:
             lines[-1:-1] = ["", agreement_sentence(block)]
         head = ("| method | implementation | dataset | IS ↑ | FID ↓ | reconstruction ↓ | "
                 + ("label agreement ↑ | " if agree else "")
-                + "metric | samples | reconstructions | seeds | ± over |")
+                + "metric | samples | reconstructions | seeds | ± over |"
+                + (" source |" if shown else ""))
         lines += [head + (" paper IS ↑ | paper LPIPS ↓ |" if side else ""),
-                  "|" + " --- |" * (11 + agree + 2 * side)]
+                  "|" + " --- |" * (11 + agree + shown + 2 * side)]
         for _, r in block.iterrows():
             fid = "—" if pd.isna(r[KEY_METRIC_FID]) else _pm(r[KEY_METRIC_FID], r[FID_STD])
             agreement = (_pm(r[KEY_METRIC_RECON_LABEL_AGREEMENT], float("nan"), 3) + " | ") \
@@ -131,10 +137,11 @@ def table1_markdown(rows: pd.DataFrame, paper: pd.DataFrame | None, profile: str
                     f"{_pm(r[KEY_METRIC_IS_MEAN], r[KEY_METRIC_IS_STD])} | {fid} | "
                     f"{_pm(r[KEY_METRIC_RECON_MEAN], r[KEY_METRIC_RECON_STD], 3)} | {agreement}"
                     f"{r[KEY_RECON_METRIC]} ({backend}) | {int(r[KEY_N_SAMPLES])} | "
-                    f"{int(r[KEY_N_RECONSTRUCTIONS])} | {r[SEEDS]} | {r[KEY_IS_STD_OVER]} |")
+                    f"{int(r[KEY_N_RECONSTRUCTIONS])} | {r[SEEDS]} | {r[KEY_IS_STD_OVER]} |"
+                    + (f" {r[prov.PROVENANCE]} |" if shown else ""))
             lines.append(line + (f" {r[PAPER_IS]} | {r[PAPER_LPIPS]} |" if side else ""))
         for _, p in (paper_only if side else pd.DataFrame()).iterrows():
-            lines.append(f"| {p['method']} (paper only; not run here) |" + " — |" * (10 + agree)
+            lines.append(f"| {p['method']} (paper only; not run here) |" + " — |" * (10 + agree + shown)
                          + f" {_pm(p['is_mean'], p['is_std'])} | {_pm(p['lpips_mean'], p['lpips_std'])} |")
         lines.append("")
     lines += [f"- {note}" for note in notes] + ([""] if notes else [])
@@ -156,34 +163,42 @@ TABLE1_COLUMNS = (METHOD, KEY_IMPLEMENTATION, KEY_MODEL, KEY_VARIANT, KEY_LAMBDA
                   KEY_DATASET, KEY_BACKEND, KEY_METRIC_IS_MEAN, KEY_METRIC_IS_STD,
                   KEY_IS_STD_OVER, KEY_N_SAMPLES, KEY_METRIC_FID, FID_STD, KEY_RECON_METRIC,
                   KEY_METRIC_RECON_MEAN, KEY_METRIC_RECON_STD, KEY_RECON_STD_OVER,
-                  KEY_N_RECONSTRUCTIONS, RUNS)
+                  KEY_N_RECONSTRUCTIONS, RUNS, prov.PROVENANCE)
 
 
 def availability_notes(records: list[dict], rows: pd.DataFrame) -> list[str]:
-    """A line for each model of ``ijae checkout``'s records that could not run here (and so has
-    no row), and for each that could but has no row in ``rows`` either."""
-    present = set(rows[KEY_MODEL])
+    """A line for each model of ``ijae checkout``'s records that could not run here or has no
+    row, saying what the table holds of it: its rows cached (or fresh) though its code cannot
+    run here, or "not run" and why. A model with a row is never called "not run"."""
     notes = []
     for r in records:
-        if not r[avail.AVAILABLE]:
-            notes.append(f"{r[avail.LABEL]} ({r[avail.MODEL]}) is not in this table: "
-                         f"it cannot run here ({r[avail.REASON]})")
-        elif r[avail.MODEL] not in present:
-            notes.append(f"{r[avail.LABEL]} ({r[avail.MODEL]}) is not in this table: "
-                         "no metric record")
+        name, reason = f"{r[avail.LABEL]} ({r[avail.MODEL]})", r[avail.REASON]
+        mine = rows[rows[KEY_MODEL] == r[avail.MODEL]]
+        kinds = set(mine[prov.PROVENANCE]) if prov.PROVENANCE in mine.columns else set()
+        if mine.empty:
+            notes.append(f"{name} not run: " + ("no metric record" if r[avail.AVAILABLE]
+                                                 else f"its code cannot run here ({reason})"))
+        elif r[avail.AVAILABLE]:
+            continue
+        elif kinds == {prov.CACHED}:
+            notes.append(f"{name}: cached row; its code cannot run here ({reason})")
+        else:   # a run in this work folder, from when its code could run (or unchecked)
+            shown = "; ".join(sorted(set(mine[prov.PROVENANCE]))) if kinds else "row"
+            notes.append(f"{name}: {shown} row; its code cannot run here now ({reason})")
     return notes
 
 
 def write_table1(metrics_csv: str | Path, out_dir: str | Path, paper_csv: str | Path | None = None,
                  lam: float = 0.3, profile: str | None = None, notes: list[str] = (),
-                 availability: str | Path | None = None) -> pd.DataFrame:
+                 availability: str | Path | None = None,
+                 work: str | Path | None = None) -> pd.DataFrame:
     """table1.csv, table1.md and table1.tex in ``out_dir`` from a metrics table;
     ``availability``: the record of ``ijae checkout``, whose unavailable models are named under
-    the table."""
+    the table; ``work``: the work folder whose runs make a row fresh (default: ijae.work_dir())."""
     from ijae.report.latex import table1_latex
 
     out = Path(out_dir)
-    rows = table1(read_metrics(metrics_csv), lam)
+    rows = table1(read_metrics(metrics_csv), lam, work=work_dir() if work is None else work)
     if availability is not None:
         notes = [*availability_notes(avail.read(availability), rows), *notes]
     paper = pd.read_csv(paper_csv) if paper_csv else None

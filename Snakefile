@@ -32,6 +32,7 @@ rule all:
     input:
         rules.table.output,
         rules.pareto_plot.output,
+        rules.modes_plot.output,   # precision, recall, class coverage against λ (issue 13)
         rules.samples.input,       # Appendix C's sample / reconstruction grids, per dataset
         expand(rules.collect.output[0], table="metrics"),
         rules.toy.output,

@@ -1,5 +1,6 @@
 # Figures 2 and 3 with the Pareto claim computed, and Appendix C's sample grids. Figures 2-3 are
 # a pure function of metrics.csv; the grids read the runs' exported images in the work folder.
+# modes.png (issue 13) is precision, recall and class coverage against λ, from metrics.csv too.
 # Targets: pareto (Figures 2-3), samples (every dataset's grid: trains what is missing) and
 # figures (every table and figure from the cache alone: never plans a train/export/evaluate job).
 report: "../report/workflow.rst"
@@ -30,6 +31,26 @@ rule pareto_plot:
         "ijae pareto {input:q} --out {params.out:q} > {log:q} 2>&1"
 
 
+rule modes_plot:
+    # issue 13: mode-seeking against mass-covering: precision, recall, class coverage against λ
+    input:
+        expand(rules.collect.output[0], table="metrics"),
+    output:
+        png=report(f"{RESULTS}/modes.png", caption="../report/modes.rst", category="Figures"),
+        pdf=f"{RESULTS}/modes.pdf",
+        csv=report(f"{RESULTS}/modes.csv", caption="../report/modes.rst", category="Figures"),
+    log:
+        f"{LOGS}/modes.log",
+    params:
+        out=lambda wc, output: os.path.dirname(output.png),
+        provenance=lambda wc, input: provenance(input[0]),
+    conda:
+        "../envs/ijae.yaml"
+    shell:
+        # stdout: how each measure moves with λ, in words
+        "ijae modes {input:q} --out {params.out:q} > {log:q} 2>&1"
+
+
 rule samples_grid:
     input:
         samples=lambda wc: [f"{r}/samples.npz" for r in sample_runs(wc)],
@@ -58,4 +79,6 @@ rule figures:
     input:
         rules.table.output,
         rules.pareto_plot.output,
+        # records collected before precision / recall existed cannot draw it (ijae evaluate again)
+        rules.modes_plot.output if records_have(rules.pareto_plot.input[0], MODES_COLUMNS) else [],
         expand(rules.samples_grid.output.png, dataset=cached_sample_datasets()),

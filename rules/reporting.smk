@@ -21,6 +21,18 @@ def provenance(csv_path):
             f"{len(rows)} runs; commit {values('git_commit', lambda c: c[:10])}")
 
 
+MODES_COLUMNS = ("precision", "recall")   # what `ijae modes` needs beyond Table 1's columns
+
+
+def records_have(csv_path, columns):
+    """Whether the metric records exist and carry every one of ``columns`` (its header)."""
+    if not Path(csv_path).is_file():
+        return False
+    with open(csv_path, newline="") as f:
+        header = next(csv.reader(f), [])
+    return all(c in header for c in columns)
+
+
 def sample_runs(wildcards):
     """The run folders of a dataset's grid: Table 1's runs (λ-IJAE at its λ, the baselines
     that could run here), first seed."""

@@ -28,6 +28,7 @@ def workflow_copy(tmp_path):
     rows = [record(variant=v, lam=lam, is_mean=6 + lam + (v == "implicit"), recon=1 - lam / 2)
             for v in ("implicit", "l1", "l2") for lam in (0.1, 0.3, 0.9)]
     rows.append(record(model="vae", label="VAE (resnet)", variant=None, lam=None, recon=0.2))
+    rows = [{**r, "precision": 0.5, "recall": 0.4 + i / 100} for i, r in enumerate(rows)]
     pd.DataFrame(rows).to_csv(results / "metrics.csv", index=False)
     pd.DataFrame([r for r in rows if r["lambda"] in (0.3, None) and r["variant"] in ("implicit", None)]
                  ).to_csv(results / "metrics_table1.csv", index=False)
@@ -49,7 +50,7 @@ def test_figures_redraws_from_the_records_alone_and_the_report_holds_them(tmp_pa
     snakemake(root, "figures")
     out = root / "results" / "default"
     for name in ("table1.md", "table1.tex", "figure2.png", "figure2.pdf", "figure3.png",
-                 "pareto_fronts.csv", "pareto_verdict.csv"):
+                 "pareto_fronts.csv", "pareto_verdict.csv", "modes.png", "modes.pdf", "modes.csv"):
         assert (out / name).is_file(), name
     for name in ("figure2.png", "table1.md"):                 # deleted figures come back
         (out / name).unlink()

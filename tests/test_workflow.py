@@ -8,6 +8,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pandas as pd
 import pytest
 from conftest import REPO
 
@@ -178,12 +179,17 @@ def test_whole_dag_end_to_end(tmp_path):
     assert result.returncode == 0, (result.stdout + result.stderr)[-4000:]
     log = result.stdout + result.stderr
     for rule in ("checkout", "train", "export", "evaluate", "collect", "table", "pareto_plot",
-                 "samples_grid", "toy"):
+                 "modes_plot", "samples_grid", "toy"):
         assert f"rule {rule}:" in log or f"checkpoint {rule}:" in log, rule
     out = copy / "out" / "default"
     metrics = (out / "metrics.csv").read_text().splitlines()
     assert len(metrics) == 1 + 3     # λ-IJAE at λ 0.3 and 0.7, and the VAE
     assert "| VAE" in (out / "table1.md").read_text()
+    for name in ("modes.png", "modes.pdf"):       # issue 13's figure, from the fresh records
+        assert (out / name).stat().st_size > 0, name
+    modes = pd.read_csv(out / "modes.csv")
+    assert {"precision", "recall"} <= set(modes["measure"])
+    assert set(modes.dropna(subset=["lambda"])["lambda"]) == {0.3, 0.7}
     assert (copy / "out" / "figure1" / "figure1.png").stat().st_size > 0
     report = run_workflow(copy, "all", flags=("--report", str(tmp_path / "report.html")))
     assert report.returncode == 0, (report.stdout + report.stderr)[-4000:]

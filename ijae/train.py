@@ -20,7 +20,6 @@ import sys
 from pathlib import Path
 
 import torch
-import yaml
 from tqdm import tqdm
 
 from ijae import UserError, accel, checkpoint, config as config_mod, runlock
@@ -51,7 +50,11 @@ def _flatten(d: dict, prefix: str = "") -> dict:
 
 
 def _check_resumable(cfg, run: Path) -> None:
-    saved = _flatten(yaml.safe_load((run / CONFIG).read_text()))
+    try:   # a missing or corrupt config.yaml is one line naming it, as in export / evaluate
+        saved = _flatten(config_mod.read_yaml(run / CONFIG))
+    except config_mod.ConfigError as error:
+        raise UserError(f"cannot resume {run}: {error} (the run's resolved config, written by "
+                        "`ijae train`; restore it or train into a new --out)") from None
     now = _flatten(cfg.to_dict())
     changed = sorted(k for k in saved.keys() | now.keys()
                      if saved.get(k) != now.get(k) and k not in RESUMABLE_CHANGES

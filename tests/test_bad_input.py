@@ -148,9 +148,9 @@ def test_truncated_checkpoint_is_named(capsys, run, tiny_yaml, command):
     assert str(run / CHECKPOINT) in line
 
 
-@pytest.mark.parametrize("command", ["export", "evaluate"])
+@pytest.mark.parametrize("command", ["export", "evaluate", "resume"])
 @pytest.mark.parametrize("spoil", ["missing", "yaml", "not-a-mapping", "binary"])
-def test_missing_or_corrupt_run_config_is_named(capsys, run, command, spoil):
+def test_missing_or_corrupt_run_config_is_named(capsys, run, tiny_yaml, command, spoil):
     path = run / CONFIG
     if spoil == "missing":
         path.unlink()
@@ -160,9 +160,14 @@ def test_missing_or_corrupt_run_config_is_named(capsys, run, command, spoil):
         path.write_text("- just\n- a list\n")
     else:
         path.write_bytes(b"\xff\xfe\x00garbage\x80")
-    argv = ["evaluate", run, "--backend", "digits", "--no-fid"] if command == "evaluate" else ["export", run]
+    argv = {"evaluate": ["evaluate", run, "--backend", "digits", "--no-fid"],
+            "export": ["export", run],
+            # ijae train --resume compares the new config with the run's before anything else
+            "resume": ["train", tiny_yaml, "--out", run, "--resume", "--steps", "4"]}[command]
     line = run_cli(capsys, *argv)
     assert str(path) in line
+    if command == "resume":
+        assert "cannot resume" in line and (run / CHECKPOINT).is_file()
 
 
 @pytest.mark.parametrize("name", [SAMPLES, RECONSTRUCTIONS])

@@ -62,6 +62,10 @@ class IJAEConfig:
     disc_noise: bool = True           # Inject Noise in D_psi / D_tau as fixed (unlearned) projections
     likelihood: str = "shift"         # r(y|x): shift (cyclic shifts) | rotation (small rotations)
     shift_max: int | None = None      # S; None = round(5 * image_size / 32), i.e. 5 at 32x32
+    shift_fill: str = "roll"          # roll: cyclic (the paper, NOTES) | pad: shift in background (-1)
+    tau_mismatch: float = 0.0         # weight of extra D_tau negatives (x, z_q, y ~ r(y|x')), x' != x
+    encoder_noise_init: float = 1.0   # scale of E's Inject Noise projections at initialisation
+    tau_pairing: str = "side"         # D_tau's input: x, y side by side (Table 6) | stack (6 channels)
     rotation_max_deg: float = 10.0
     rotation_steps: int = 5           # angles k * max / steps, k = -steps..steps, P(k) ∝ 1/(|k|+1)
     sigma_prime: float = 1e-8         # r'(y|x) = N(y | x, sigma' I)
@@ -80,6 +84,12 @@ class IJAEConfig:
                "shift or rotation")
         require(self.shift_max is None or self.shift_max >= 0, f"{key}.shift_max", self.shift_max,
                "an integer >= 0 or null")
+        require(self.shift_fill in ("roll", "pad"), f"{key}.shift_fill", self.shift_fill, "roll or pad")
+        require(self.tau_pairing in ("side", "stack"), f"{key}.tau_pairing", self.tau_pairing,
+               "side or stack")
+        require(self.tau_mismatch >= 0, f"{key}.tau_mismatch", self.tau_mismatch, ">= 0")
+        require(self.encoder_noise_init >= 0, f"{key}.encoder_noise_init", self.encoder_noise_init,
+               ">= 0")
         require(self.rotation_steps > 0, f"{key}.rotation_steps", self.rotation_steps, "> 0")
         require(self.sigma_prime >= 0, f"{key}.sigma_prime", self.sigma_prime, ">= 0")
         require(self.recon_scale > 0, f"{key}.recon_scale", self.recon_scale, "> 0")

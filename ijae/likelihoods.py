@@ -2,7 +2,9 @@
 
 r(y|x) (Section 5, docs/paper-notes.md section 3): pick one of four directions uniformly, a shift size
 s in {0, ..., S} with P(s) ∝ 1/(s + 1) (normalised over the S + 1 weights used), and cyclically
-roll the image s pixels that way. Small rotations are the option the paper found worse.
+roll the image s pixels that way (``shift_fill: pad`` shifts in background instead of wrapping,
+a departure for small images whose digits fill the frame, docs/ablations/recon.md).
+Small rotations are the option the paper found worse.
 r'(y|x) = N(y | x, sigma' I) with sigma' = 1e-8: nearly a delta at x.
 The explicit Laplace / Gaussian log-likelihoods replace the implicit term in the lambda-IJAE-L1 / -L2
 ablations (Figure 2).
@@ -41,10 +43,13 @@ def sample_shifts(n: int, max_shift: int, device=None, generator: torch.Generato
     return directions, sizes
 
 
-def apply_shifts(x: torch.Tensor, directions: torch.Tensor, sizes: torch.Tensor) -> torch.Tensor:
+def apply_shifts(x: torch.Tensor, directions: torch.Tensor, sizes: torch.Tensor,
+                 fill: float | None = None) -> torch.Tensor:
     """Per-sample cyclic roll: the same as torch.roll(x[i], shift, dim) for every sample i.
 
     up = roll by -s along H, down = +s along H, left = -s along W, right = +s along W.
+    ``fill``: the pixels that would wrap around are set to this value instead (a shift that
+    never wraps content; -1 is the background of the digits).
     """
     b, c, h, w = x.shape
     sign = torch.where((directions == 0) | (directions == 2), -1, 1) * sizes
@@ -53,13 +58,20 @@ def apply_shifts(x: torch.Tensor, directions: torch.Tensor, sizes: torch.Tensor)
     rows = (torch.arange(h, device=x.device)[None, :] - dy[:, None]) % h   # y[i] = x[i - dy]
     cols = (torch.arange(w, device=x.device)[None, :] - dx[:, None]) % w
     y = x.gather(2, rows[:, None, :, None].expand(b, c, h, w))
-    return y.gather(3, cols[:, None, None, :].expand(b, c, h, w))
+    y = y.gather(3, cols[:, None, None, :].expand(b, c, h, w))
+    if fill is None:
+        return y
+    src_rows = torch.arange(h, device=x.device)[None, :] - dy[:, None]
+    src_cols = torch.arange(w, device=x.device)[None, :] - dx[:, None]
+    inside = ((src_rows >= 0) & (src_rows < h))[:, None, :, None] & \
+        ((src_cols >= 0) & (src_cols < w))[:, None, None, :]
+    return torch.where(inside, y, torch.full_like(y, fill))
 
 
-def random_shift(x: torch.Tensor, max_shift: int) -> torch.Tensor:
-    """A sample y ~ r(y|x) of the cyclic-shift likelihood."""
+def random_shift(x: torch.Tensor, max_shift: int, fill: float | None = None) -> torch.Tensor:
+    """A sample y ~ r(y|x) of the shift likelihood (cyclic, or padded with ``fill``)."""
     directions, sizes = sample_shifts(x.shape[0], max_shift, device=x.device)
-    return apply_shifts(x, directions, sizes)
+    return apply_shifts(x, directions, sizes, fill)
 
 
 def random_rotation(x: torch.Tensor, max_degrees: float, steps: int) -> torch.Tensor:
@@ -108,7 +120,8 @@ def make_r(model, image_size: int):
     from ijae.config import resolved_shift_max
 
     max_shift = resolved_shift_max(model, image_size)
-    return lambda x: random_shift(x, max_shift)
+    fill = -1.0 if model.shift_fill == "pad" else None
+    return lambda x: random_shift(x, max_shift, fill)
 
 
 def explicit_log_likelihood(model):

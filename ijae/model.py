@@ -15,6 +15,11 @@ from ijae.nets import build_networks
 DISCRIMINATORS = ("D_psi", "D_tau", "D_zeta")
 
 
+def mismatched(x: torch.Tensor) -> torch.Tensor:
+    """Each image paired with another image of the batch (a cyclic shift of the batch by one)."""
+    return torch.roll(x, 1, dims=0)
+
+
 class IJAE(nn.Module):
     # train_step has no host-side branch on tensor values, no .item() and no host-to-device copy,
     # so train.cuda_graphs may capture it whole (ijae/accel.py).
@@ -50,6 +55,10 @@ class IJAE(nn.Module):
             y_real = self.r(x)                                          # y ~ r(y | x)
             y_fake = likelihoods.r_prime(reconstruction, self.cfg.sigma_prime)  # y ~ r'(y | G(z_q))
             losses["d_tau"] = objective.d_tau_loss(D_tau(x, z_q, y_real), D_tau(x, z_q, y_fake))
+            if self.cfg.tau_mismatch > 0:  # a departure: y from another image is also "not r(y|x)"
+                y_other = self.r(mismatched(x))
+                losses["d_tau"] = losses["d_tau"] + self.cfg.tau_mismatch * objective.bce_fake_loss(
+                    D_tau(x, z_q, y_other))
         D_zeta = self.nets["D_zeta"]
         losses["d_zeta"] = objective.d_zeta_loss(D_zeta(x, self.prior(n, x)), D_zeta(x, z_q))
         return losses

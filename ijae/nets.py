@@ -30,10 +30,13 @@ class InjectNoise(nn.Module):
     Appendix D only add up without learned Inject Noise layers.
     """
 
-    def __init__(self, channels: int, noise_dim: int, learned: bool = True):
+    def __init__(self, channels: int, noise_dim: int, learned: bool = True, init_scale: float = 1.0):
         super().__init__()
         self.noise_dim = noise_dim
         proj = nn.Linear(noise_dim, channels)
+        if init_scale != 1.0:  # a quieter start for q(z|x); the projection stays learnable
+            with torch.no_grad():
+                proj.weight.mul_(init_scale)
         if learned:
             self.proj = proj
         else:
@@ -108,18 +111,18 @@ class Encoder(nn.Module):
     Inject Noise after the first two and before flatten, ReLU, Linear(C * (s/16)^2 -> latent)."""
 
     def __init__(self, latent_dim: int = 128, width: int = 128, image_size: int = 32,
-                 noise_dim: int | None = None):
+                 noise_dim: int | None = None, noise_init: float = 1.0):
         super().__init__()
         if image_size % 16:
             raise ValueError(f"image_size {image_size}: expected a multiple of 16 (four stride-2 blocks)")
         noise_dim = noise_dim or latent_dim
         self.block1 = ResBlockDown(3, width, 2, norm=True)
-        self.noise1 = InjectNoise(width, noise_dim)
+        self.noise1 = InjectNoise(width, noise_dim, init_scale=noise_init)
         self.block2 = ResBlockDown(width, width, 2, norm=True)
-        self.noise2 = InjectNoise(width, noise_dim)
+        self.noise2 = InjectNoise(width, noise_dim, init_scale=noise_init)
         self.block3 = ResBlockDown(width, width, 2, norm=True)
         self.block4 = ResBlockDown(width, width, 2, norm=True)
-        self.noise3 = InjectNoise(width, noise_dim)
+        self.noise3 = InjectNoise(width, noise_dim, init_scale=noise_init)
         self.fc = nn.Linear(width * (image_size // 16) ** 2, latent_dim)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
@@ -134,9 +137,9 @@ class DiscriminatorTrunk(nn.Module):
     normalisation, 3 -> C stride 2, C -> C stride 2, two C -> C stride 1, with (unlearned) Inject
     Noise after the first two; ReLU; global average pooling -> [B, C]."""
 
-    def __init__(self, width: int, noise_dim: int, disc_noise: bool):
+    def __init__(self, width: int, noise_dim: int, disc_noise: bool, in_channels: int = 3):
         super().__init__()
-        self.block1 = ResBlockDown(3, width, 2, norm=False)
+        self.block1 = ResBlockDown(in_channels, width, 2, norm=False)
         self.block2 = ResBlockDown(width, width, 2, norm=False)
         self.block3 = ResBlockDown(width, width, 1, norm=False)
         self.block4 = ResBlockDown(width, width, 1, norm=False)
@@ -162,16 +165,21 @@ class ImageDiscriminator(nn.Module):
 
 
 class PairDiscriminator(nn.Module):
-    """D_tau(x, z, y), Table 6: x and y side by side (3 x H x 2W), trunk, concat z, Linear(C + latent -> 1)."""
+    """D_tau(x, z, y), Table 6: x and y side by side (3 x H x 2W), trunk, concat z, Linear(C + latent -> 1).
+
+    ``pairing="stack"`` (a departure, docs/ablations/recon.md) stacks x and y as 6 channels
+    instead, so the first convolution already sees each pixel of x beside the same pixel of y.
+    """
 
     def __init__(self, latent_dim: int = 128, width: int = 128, noise_dim: int = 128,
-                 disc_noise: bool = True):
+                 disc_noise: bool = True, pairing: str = "side"):
         super().__init__()
-        self.trunk = DiscriminatorTrunk(width, noise_dim, disc_noise)
+        self.pairing = pairing
+        self.trunk = DiscriminatorTrunk(width, noise_dim, disc_noise, 6 if pairing == "stack" else 3)
         self.fc = nn.Linear(width + latent_dim, 1)
 
     def forward(self, x: torch.Tensor, z: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
-        h = self.trunk(torch.cat([x, y], dim=3))
+        h = self.trunk(torch.cat([x, y], dim=1 if self.pairing == "stack" else 3))
         return self.fc(torch.cat([h, z], dim=1)).squeeze(1)
 
 
@@ -199,9 +207,11 @@ def build_networks(model, image_size: int) -> nn.ModuleDict:
     noise_dim = model.noise_dim or model.latent_dim
     return nn.ModuleDict({
         "G": Generator(model.latent_dim, model.width, image_size),
-        "E": Encoder(model.latent_dim, model.width, image_size, noise_dim),
+        "E": Encoder(model.latent_dim, model.width, image_size, noise_dim,
+                     getattr(model, "encoder_noise_init", 1.0)),
         "D_psi": ImageDiscriminator(model.width, noise_dim, model.disc_noise),
-        "D_tau": PairDiscriminator(model.latent_dim, model.width, noise_dim, model.disc_noise),
+        "D_tau": PairDiscriminator(model.latent_dim, model.width, noise_dim, model.disc_noise,
+                                   getattr(model, "tau_pairing", "side")),
         "D_zeta": LatentDiscriminator(model.latent_dim, model.width, image_size),
     })
 

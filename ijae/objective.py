@@ -26,6 +26,11 @@ def bce_discriminator_loss(real_logits: torch.Tensor, fake_logits: torch.Tensor)
     return real + fake
 
 
+def bce_fake_loss(fake_logits: torch.Tensor) -> torch.Tensor:
+    """-E log(1 - D(fake)) from logits."""
+    return F.binary_cross_entropy_with_logits(fake_logits, torch.zeros_like(fake_logits))
+
+
 def d_psi_loss(data_logits: torch.Tensor, generated_logits: torch.Tensor) -> torch.Tensor:
     """Eq. (3): D_psi tells x ~ p*(x) (real) from G(z), z ~ p(z) (fake)."""
     return bce_discriminator_loss(data_logits, generated_logits)

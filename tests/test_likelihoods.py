@@ -40,6 +40,40 @@ def test_every_shift_is_an_exact_cyclic_roll():
         assert torch.equal(y[i], torch.roll(x[i], shift, dim)), (d, s)
 
 
+def test_padded_shift_never_wraps_content():
+    torch.manual_seed(3)
+    x = torch.rand(40, 3, 7, 9)                               # every pixel "ink" (> 0)
+    directions, sizes = torch.arange(40) % 4, torch.arange(40) % 6
+    rolled = likelihoods.apply_shifts(x, directions, sizes)
+    padded = likelihoods.apply_shifts(x, directions, sizes, fill=-1.0)
+    for i in range(40):
+        d, s = DIRECTIONS[directions[i]], int(sizes[i])
+        expected = torch.full_like(x[i], -1.0)                # what enters from outside is background
+        if d == "down":
+            expected[:, s:] = x[i][:, :7 - s]
+        elif d == "up":
+            expected[:, :7 - s] = x[i][:, s:]
+        elif d == "right":
+            expected[:, :, s:] = x[i][:, :, :9 - s]
+        else:
+            expected[:, :, :9 - s] = x[i][:, :, s:]
+        assert torch.equal(padded[i], expected), (d, s)
+        assert (padded[i] == -1).sum() == 3 * s * (7 if d in ("left", "right") else 9)
+        assert torch.equal(padded[i][padded[i] != -1], rolled[i][padded[i] != -1])
+
+
+def test_make_r_pads_only_when_asked():
+    from ijae.config import IJAEConfig
+
+    x = torch.rand(64, 3, 8, 8)
+    torch.manual_seed(0)
+    y_pad = likelihoods.make_r(IJAEConfig(shift_max=2, shift_fill="pad"), 8)(x)
+    torch.manual_seed(0)
+    y_roll = likelihoods.make_r(IJAEConfig(shift_max=2), 8)(x)
+    moved = (y_roll != x).flatten(1).any(1)
+    assert moved.any() and (y_pad[moved] == -1).flatten(1).any(1).all() and (y_roll >= 0).all()
+
+
 def test_random_shift_output_is_one_of_the_rolls():
     torch.manual_seed(2)
     x = torch.randn(16, 3, 8, 8)

@@ -43,6 +43,36 @@ def test_encoder_is_implicit_and_discriminator_noise_is_not_learned():
     assert torch.equal(quiet["D_psi"](x), quiet["D_psi"](x))
 
 
+def test_encoder_noise_init_scales_the_projections_and_keeps_them_learned():
+    torch.manual_seed(0)
+    base = nets.build_networks(config.IJAEConfig(latent_dim=8, width=8), 16)["E"]
+    torch.manual_seed(0)
+    quiet = nets.build_networks(config.IJAEConfig(latent_dim=8, width=8, encoder_noise_init=0.1), 16)["E"]
+    for name in ("noise1", "noise2", "noise3"):
+        a, b = getattr(base, name).proj, getattr(quiet, name).proj
+        torch.testing.assert_close(b.weight, 0.1 * a.weight)
+        assert b.weight.requires_grad and torch.equal(a.bias, b.bias)
+    x = torch.rand(2, 3, 16, 16)
+    assert not torch.equal(quiet(x), quiet(x))              # still an implicit q(z|x)
+
+
+def test_stacked_d_tau_sees_x_and_y_at_the_same_pixel():
+    torch.manual_seed(0)
+    m = config.IJAEConfig(latent_dim=8, width=8, disc_noise=False)
+    side = nets.build_networks(m, 16)["D_tau"]
+    stack = nets.build_networks(config.IJAEConfig(latent_dim=8, width=8, disc_noise=False,
+                                                  tau_pairing="stack"), 16)["D_tau"]
+    assert side.trunk.block1.conv1.in_channels == 3 and stack.trunk.block1.conv1.in_channels == 6
+    x, y, z = torch.rand(2, 3, 16, 16), torch.rand(2, 3, 16, 16), torch.randn(2, 8)
+    assert stack(x, z, y).shape == (2,)
+    # changing y at one pixel changes the first layer's output at that pixel's position only
+    y2 = y.clone()
+    y2[:, :, 8, 8] += 1
+    conv = stack.trunk.block1.conv1
+    diff = (conv(torch.cat([x, y2], 1)) - conv(torch.cat([x, y], 1))).abs().sum((0, 1))
+    assert diff[4, 4] > 0 and diff.nonzero().tolist() == [[4, 4]]
+
+
 def test_bad_image_size_is_refused():
     with pytest.raises(ValueError, match="image_size 20"):
         nets.Generator(8, 8, 20)

@@ -164,3 +164,33 @@ def test_one_backward_gives_each_network_its_own_loss_gradient(variant):
     torch.testing.assert_close(flat(grads(total, E)), flat(grads(loss_e, E)))
     # and the sum L_G + L_E would double-count the shared term for G
     assert not torch.allclose(flat(grads(loss_g + loss_e, G)), flat(grads(loss_g, G)))
+
+
+def test_mismatched_negatives_pair_x_with_another_image():
+    from ijae import model as model_mod
+
+    x = torch.arange(5.0)[:, None, None, None].expand(5, 3, 4, 4)
+    other = model_mod.mismatched(x)
+    assert all(not torch.equal(other[i], x[i]) for i in range(5))
+    assert sorted(other[:, 0, 0, 0].tolist()) == sorted(x[:, 0, 0, 0].tolist())   # a re-pairing
+
+    torch.manual_seed(0)
+    calls = []
+
+    def spy(a, z, y):                                        # logit 0 everywhere: each BCE is log 2
+        calls.append((a, y))
+        return torch.zeros(a.shape[0])
+
+    x = torch.rand(6, 3, 16, 16) * 2 - 1
+    m = IJAE(tiny_config("model.tau_mismatch=0.5", "model.shift_max=0").model, 16)
+    m.nets["D_tau"].forward = spy
+    loss = m.discriminator_losses(x)["d_tau"]
+    assert len(calls) == 3                                   # real, reconstructed, mismatched
+    a, y = calls[2]
+    assert torch.equal(a, x) and torch.equal(y, x.roll(1, 0))   # S = 0: r is the identity
+    assert loss.item() == pytest.approx(2.5 * math.log(2))    # weighted 0.5, labelled fake
+    m0 = IJAE(tiny_config("model.tau_mismatch=0", "model.shift_max=0").model, 16)
+    m0.nets["D_tau"].forward = spy
+    calls.clear()
+    assert m0.discriminator_losses(x)["d_tau"].item() == pytest.approx(2 * math.log(2))
+    assert len(calls) == 2                                   # the paper's D_tau: no extra negatives

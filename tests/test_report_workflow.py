@@ -52,6 +52,8 @@ def test_figures_redraws_from_the_records_alone_and_the_report_holds_them(tmp_pa
     for name in ("table1.md", "table1.tex", "figure2.png", "figure2.pdf", "figure3.png",
                  "pareto_fronts.csv", "pareto_verdict.csv", "modes.png", "modes.pdf", "modes.csv"):
         assert (out / name).is_file(), name
+    # no run of these records is in the work folder: every row says it is cached (issue 11.14)
+    assert set(pd.read_csv(out / "table1.csv")["provenance"]) == {"cached"}
     for name in ("figure2.png", "table1.md"):                 # deleted figures come back
         (out / name).unlink()
     assert not RUN_JOBS.search(snakemake(root, "-n", "figures"))

@@ -23,6 +23,7 @@ from ijae.metrics.keys import (KEY_BACKEND, KEY_DATASET, KEY_IMPLEMENTATION, KEY
                                KEY_LAMBDA, KEY_METRIC_CLASSES_COVERED, KEY_METRIC_PRECISION,
                                KEY_METRIC_RECALL, KEY_MODEL, KEY_N_CLASSES, KEY_PRC_NEIGHBORHOOD,
                                KEY_SEED, KEY_VARIANT)
+from ijae.report.records import SUFFIX, read_metrics, variant_name
 
 COVERAGE = "class_coverage"    # classes covered / classes: on the [0, 1] axis of the others
 MEASURES = {KEY_METRIC_PRECISION: "precision ↑ (share of samples on the data manifold)",
@@ -30,27 +31,16 @@ MEASURES = {KEY_METRIC_PRECISION: "precision ↑ (share of samples on the data m
             COVERAGE: "class coverage ↑ (classes with ≥ 1 % of the samples)"}
 REQUIRED = (KEY_DATASET, KEY_MODEL, KEY_VARIANT, KEY_LAMBDA, KEY_SEED, KEY_LABEL,
             KEY_METRIC_PRECISION, KEY_METRIC_RECALL)
-VARIANTS = {"implicit": "λ-IJAE", "l1": "λ-IJAE-L1", "l2": "λ-IJAE-L2"}
-SUFFIX = {"port": " [port]", "port (from paper)": " [port from paper]"}
 POINT_COLUMNS = ("dataset", "method", "variant", "lambda", "measure", "mean", "std", "n_seeds")
 
 
 def read(path: str | Path) -> pd.DataFrame:
-    path = Path(path)
-    if not path.is_file():
-        raise UserError(f"metrics table {path} not found (make it with `ijae collect`)")
-    table = pd.read_csv(path)
-    missing = [c for c in REQUIRED if c not in table.columns]
-    if missing:
-        raise UserError(f"{path}: missing column(s) {missing}; records written before precision "
-                        "and recall existed: run `ijae evaluate` on their runs again, then "
-                        "`ijae collect`")
-    return table
+    return read_metrics(path, REQUIRED)
 
 
 def _method(row) -> str:
     if row[KEY_MODEL] == "ijae":
-        return VARIANTS.get(row[KEY_VARIANT], f"λ-IJAE-{row[KEY_VARIANT]}")
+        return variant_name(row[KEY_VARIANT])
     return str(row[KEY_LABEL]) + SUFFIX.get(row.get(KEY_IMPLEMENTATION), "")
 
 

@@ -32,16 +32,18 @@ METHOD_KEYS = (KEY_DATASET, KEY_BACKEND, KEY_MODEL, KEY_VARIANT, KEY_LAMBDA, KEY
                KEY_IMPLEMENTATION)
 
 
-def read_metrics(path: str | Path) -> pd.DataFrame:
+def read_metrics(path: str | Path, required=REQUIRED) -> pd.DataFrame:
+    """The metrics table ``ijae collect`` wrote; a missing ``required`` column is one line saying
+    to score the runs again (records written before that column existed)."""
     path = Path(path)
     if not path.is_file():
         raise UserError(f"metrics table {path} not found (make it with `ijae collect`)")
     table = pd.read_csv(path)
-    missing = [c for c in REQUIRED if c not in table.columns]
+    missing = [c for c in required if c not in table.columns]
     if missing:
         raise UserError(f"{path}: missing column(s) {missing}; expected the records of "
                         "`ijae evaluate` (records written before these columns existed: run "
-                        "`ijae evaluate` on their runs again)")
+                        "`ijae evaluate` on their runs again, then `ijae collect`)")
     return table
 
 

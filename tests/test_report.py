@@ -143,3 +143,70 @@ def test_table1_shows_label_agreement_beside_reconstruction_with_chance_and_ceil
     pd.DataFrame([record()]).to_csv(csv, index=False)
     report.write_table1(csv, tmp_path / "out")
     assert "label agreement" not in (tmp_path / "out" / "table1.md").read_text().lower()
+
+
+# Issue 11.4: a table never silently loses a row, and collect never counts a run twice or a
+# broken evaluation as a score
+
+def test_table1_at_a_lambda_not_run_is_an_error_naming_the_lambdas_present(tmp_path, capsys):
+    path = tmp_path / "metrics.csv"   # λ-IJAE at 0.3 beside a baseline: the baseline row alone
+    pd.DataFrame([record(lam=0.3), record(lam=0.1),   # would be a table with exit 0
+                  record(model="age", variant=None, lam=None, label="AGE",
+                         implementation="upstream")]).to_csv(path, index=False)
+    assert main(["table1", str(path), "--out", str(tmp_path / "out"), "--lam", "0.7"]) == 2
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1
+    assert "λ = 0.7" in err and "λ = 0.1, 0.3" in err and "--lam" in err and "digits" in err
+    assert not (tmp_path / "out" / "table1.md").exists()
+    assert main(["table1", str(path), "--out", str(tmp_path / "out"), "--lam", "0.3"]) == 0
+
+
+def test_table1_without_any_lambda_ijae_record_says_it_was_not_run(tmp_path):
+    path = tmp_path / "metrics.csv"
+    pd.DataFrame([record(model="age", variant=None, lam=None, label="AGE",
+                         implementation="upstream"),
+                  record(variant="l1", lam=0.3)]).to_csv(path, index=False)   # an ablation only
+    rows = report.write_table1(path, tmp_path / "out", lam=0.7)
+    assert list(rows["model"]) == ["age"]
+    assert "- λ-IJAE was not run on digits" in (tmp_path / "out" / "table1.md").read_text()
+
+
+def _write_records(tmp_path, records):
+    from ijae.metrics import record as rec
+    folders = []
+    for i, r in enumerate(records):
+        folders.append(tmp_path / f"run{i}")
+        folders[-1].mkdir()
+        rec.write(folders[-1], r)
+    return [str(f) for f in folders]
+
+
+def test_collect_refuses_two_records_of_one_run_naming_both_files(tmp_path, capsys):
+    runs = _write_records(tmp_path, [record(seed=0), record(seed=1), record(seed=0, is_mean=6.0)])
+    out = tmp_path / "metrics.csv"
+    assert main(["collect", *runs, "--out", str(out)]) == 2
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1
+    assert f"{runs[0]}/metrics.json and {runs[2]}/metrics.json" in err and "seed=0" in err
+    assert not out.exists()
+    assert main(["collect", *runs[:2], "--out", str(out)]) == 0    # distinct seeds: two rows
+    assert len(pd.read_csv(out)) == 2
+
+
+@pytest.mark.parametrize("key, value", [("is_mean", float("nan")), ("is_mean", None),
+                                        ("recon_mean", float("inf")), ("fid", float("nan")),
+                                        ("kid_mean", float("nan"))])
+def test_collect_refuses_a_broken_evaluation_naming_the_file_and_key(tmp_path, capsys, key, value):
+    good, bad = _write_records(tmp_path, [record(), {**record(seed=1), key: value}])
+    out = tmp_path / "metrics.csv"
+    assert main(["collect", good, bad, "--out", str(out)]) == 2
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1 and f"{bad}/metrics.json" in err and key in err
+    assert not out.exists()
+
+
+def test_collect_keeps_a_metric_that_was_not_computed(tmp_path):
+    """null is "not computed" (FID under --no-fid), not a broken score: kept, shown as —."""
+    runs = _write_records(tmp_path, [{**record(), "fid": None}])
+    assert main(["collect", *runs, "--out", str(tmp_path / "metrics.csv")]) == 0
+    assert pd.read_csv(tmp_path / "metrics.csv")["fid"].isna().all()

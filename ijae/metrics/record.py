@@ -8,6 +8,7 @@ checkout or the work folder (:func:`portable_path`).
 from __future__ import annotations
 
 import json
+import math
 import os
 import platform
 from datetime import datetime, timezone
@@ -111,14 +112,58 @@ def read(path: str | Path) -> dict:
     return record
 
 
+# what makes two records the same run: a table holding both would count that run twice
+IDENTITY_KEYS = (K.KEY_DATASET, K.KEY_MODEL, K.KEY_VARIANT, K.KEY_LAMBDA, K.KEY_SEED, K.KEY_PROFILE)
+# a record without these as finite numbers has no row to give Table 1 or a figure
+HEADLINE_KEYS = (K.KEY_METRIC_IS_MEAN, K.KEY_METRIC_RECON_MEAN)
+
+
+def _file(path: str | Path) -> Path:
+    path = Path(path)
+    return path / METRICS if path.is_dir() else path
+
+
+def check_scored(path: str | Path, record: dict) -> None:
+    """A record a table may stand on: its headline metrics are finite numbers, and no field is
+    NaN or infinite. ``null`` means "not computed" (e.g. FID under ``--no-fid``) and is kept;
+    a NaN is a broken evaluation (e.g. a model that produced non-finite images)."""
+    for key in HEADLINE_KEYS:
+        value = record.get(key)
+        if isinstance(value, bool) or not isinstance(value, (int, float)):
+            raise UserError(f"{_file(path)}: {key} is {'missing' if key not in record else value!r}"
+                            f"; expected a number (score the run again with `ijae evaluate`)")
+    bad = [k for k, v in record.items() if isinstance(v, float) and not math.isfinite(v)]
+    if bad:
+        raise UserError(f"{_file(path)}: {', '.join(f'{k} = {record[k]}' for k in bad)}: a broken "
+                        "evaluation (non-finite score); fix the run and score it again with "
+                        "`ijae evaluate`, or leave it out of `ijae collect`")
+
+
+def check_unique(paths, records) -> None:
+    """Two records of one run identity (IDENTITY_KEYS) are refused, naming both files."""
+    seen = {}
+    for path, record in zip(paths, records):
+        identity = tuple(record.get(k) for k in IDENTITY_KEYS)
+        if identity in seen:
+            named = ", ".join(f"{k}={v}" for k, v in zip(IDENTITY_KEYS, identity))
+            raise UserError(f"{_file(seen[identity])} and {_file(path)} are records of the same "
+                            f"run ({named}); pass one of them to `ijae collect`")
+        seen[identity] = path
+
+
 def collect(paths, out: str | Path | None = None):
-    """Concatenate records into one table (one row per run); written atomically as CSV to ``out``."""
+    """Concatenate records into one table (one row per run); written atomically as CSV to ``out``.
+    Refused (nothing written): a record that is not scored (check_scored), two of one run."""
     import pandas as pd
 
     paths = [paths] if isinstance(paths, (str, Path)) else list(paths)
     if not paths:
         raise UserError("collect: no run folders or metrics.json files given")
-    table = pd.DataFrame.from_records([read(p) for p in paths])
+    records = [read(p) for p in paths]
+    for path, rec in zip(paths, records):
+        check_scored(path, rec)
+    check_unique(paths, records)
+    table = pd.DataFrame.from_records(records)
     lead = [c for c in K.LEAD_KEYS if c in table.columns]
     table = table[lead + [c for c in table.columns if c not in lead]]
     if out is not None:

@@ -25,10 +25,29 @@ from ijae.report.records import (our_key, paper_key, FID_STD, METHOD, N_SEEDS, R
 PAPER_IS, PAPER_LPIPS = "paper_is", "paper_lpips"   # the paper's value beside a row (as parsed)
 
 
+def lambda_notes(metrics: pd.DataFrame, lam: float) -> list[str]:
+    """Table 1 shows λ-IJAE at one λ. A dataset whose records hold λ-IJAE only at other λ values
+    is an error naming them (a silently missing λ-IJAE row reads as "not run"); a dataset with no
+    λ-IJAE record at all gets a note saying λ-IJAE was not run on it."""
+    notes = []
+    implicit = metrics[(metrics[KEY_MODEL] == "ijae") & (metrics[KEY_VARIANT] == "implicit")]
+    for dataset in sorted(set(metrics[KEY_DATASET].astype(str))):
+        mine = implicit[implicit[KEY_DATASET].astype(str) == dataset]
+        if mine.empty:
+            notes.append(f"λ-IJAE was not run on {dataset} (no λ-IJAE record in the metrics table)")
+        elif not ((mine[KEY_LAMBDA] - lam).abs() < 1e-9).any():
+            present = ", ".join(f"{v:g}" for v in sorted(set(mine[KEY_LAMBDA].dropna())))
+            raise UserError(f"no λ-IJAE record at λ = {lam:g} on {dataset}; its records hold "
+                            f"λ = {present}: choose one with --lam")
+    return notes
+
+
 def table1(metrics: pd.DataFrame, lam: float = 0.3, work: str | Path | None = None) -> pd.DataFrame:
     """Rows of Table 1: λ-IJAE (implicit) at ``lam`` and every other model, one row per method
     and dataset (over_seeds: mean ± std over seeds when there are several); with ``work`` (a
-    work folder), each row's provenance: fresh or cached (ijae/report/provenance.py)."""
+    work folder), each row's provenance: fresh or cached (ijae/report/provenance.py). λ-IJAE
+    run at other λ values only is an error (lambda_notes)."""
+    lambda_notes(metrics, lam)
     is_ijae = metrics[KEY_MODEL] == "ijae"
     at_lam = (metrics[KEY_LAMBDA] - lam).abs() < 1e-9
     keep = (is_ijae & (metrics[KEY_VARIANT] == "implicit") & at_lam) | ~is_ijae
@@ -198,7 +217,9 @@ def write_table1(metrics_csv: str | Path, out_dir: str | Path, paper_csv: str | 
     from ijae.report.latex import table1_latex
 
     out = Path(out_dir)
-    rows = table1(read_metrics(metrics_csv), lam, work=work_dir() if work is None else work)
+    metrics = read_metrics(metrics_csv)
+    rows = table1(metrics, lam, work=work_dir() if work is None else work)
+    notes = [*lambda_notes(metrics, lam), *notes]
     if availability is not None:
         notes = [*availability_notes(avail.read(availability), rows), *notes]
     paper = pd.read_csv(paper_csv) if paper_csv else None

@@ -21,7 +21,8 @@ Shims for today's PyTorch, in memory only (the clone's files are never edited):
   against [B, nz, 1, 1] to [B, nz, B, nz] as today's broadcasting rules would.
 - E and G are built with ``ngpu = 0`` (no ``nn.parallel.data_parallel``; the harness places them).
 
-Image size: dcgan32px works at 32x32 (dcgan64px at 64x64). On data of another size (the default
+Image size: dcgan32px works at 32x32 (dcgan64px at 64x64; ``model.net: auto``, the paper
+profile's, picks the one of the data's size). On data of another size (the default
 profile's 16x16 digits) batches are resized bilinearly to the network's size on the way in and
 G's outputs resized back (bilinear, antialiased) on the way out, so the exported artifacts stay
 at the data's size; training then happens on the upsampled images.
@@ -46,6 +47,7 @@ from ijae.config import ConfigError, require
 SOURCE = GitSource("https://github.com/DmitryUlyanov/AGE", "46979476a598233d520549f90d28af49ad535570",
                    env="IJAE_SOURCE_AGE")
 NET_SIZE = {"dcgan32px": 32, "dcgan64px": 64}
+NET_AUTO = "auto"   # the network of the data's size: dcgan64px above 32 px, else dcgan32px
 E_TERMS = ("KL_fake", "KL_real", "match_z", "match_x")
 G_TERMS = ("KL_fake", "match_z", "match_x")
 DISTANCES = ("L1", "L2", "cos")
@@ -73,7 +75,7 @@ def parse_updates(text: str, terms: tuple[str, ...], key: str = "updates") -> di
 @dataclass
 class AGEConfig:
     name: str = "age"
-    net: str = "dcgan32px"            # --netG / --netE: a file of the clone's models/
+    net: str = "dcgan32px"            # --netG / --netE: a file of the clone's models/, or auto
     latent_dim: int = 128             # --nz
     ngf: int = 64                     # --ngf
     ndf: int = 64                     # --ndf
@@ -91,7 +93,8 @@ class AGEConfig:
     source_path: str | None = None    # local clone / bare mirror of the upstream repository
 
     def validate(self, key: str) -> None:
-        require(self.net in NET_SIZE, f"{key}.net", self.net, f"one of {sorted(NET_SIZE)}")
+        require(self.net in NET_SIZE or self.net == NET_AUTO, f"{key}.net", self.net,
+                f"one of {sorted(NET_SIZE)} or {NET_AUTO}")
         for name in ("latent_dim", "ngf", "ndf"):
             require(getattr(self, name) > 0, f"{key}.{name}", getattr(self, name), "a positive integer")
         require(self.noise in ("sphere", "normal"), f"{key}.noise", self.noise, "sphere or normal")
@@ -133,10 +136,20 @@ def upstream(root: Path) -> dict:
     return _UPSTREAM[key]
 
 
-def build_networks(mods: dict, m: AGEConfig) -> tuple[nn.Module, nn.Module]:
-    """(E, G) as age.py's load_E / load_G build them (weights_init, no checkpoint)."""
+def network_for(net: str, image_size: int) -> str:
+    """``net``, with ``auto`` resolved to the clone's network for ``image_size`` (the paper
+    profile: dcgan32px on CIFAR-10, dcgan64px on TinyImageNet; upstream's README trains
+    dcgan64px at 64 px)."""
+    if net != NET_AUTO:
+        return net
+    return "dcgan64px" if image_size > NET_SIZE["dcgan32px"] else "dcgan32px"
+
+
+def build_networks(mods: dict, m: AGEConfig, net: str | None = None) -> tuple[nn.Module, nn.Module]:
+    """(E, G) as age.py's load_E / load_G build them (weights_init, no checkpoint); ``net``: the
+    resolved network (default ``m.net``)."""
     opt = types.SimpleNamespace(nz=m.latent_dim, ngf=m.ngf, ndf=m.ndf, nc=3, ngpu=0, noise=m.noise)
-    nets = mods[f"models.{m.net}"]
+    nets = mods[f"models.{net or m.net}"]
     E, G = nets._netE(opt), nets._netG(opt)
     E.apply(mods["src.utils"].weights_init)
     G.apply(mods["src.utils"].weights_init)
@@ -148,8 +161,9 @@ class AGE(nn.Module):
 
     def __init__(self, m: AGEConfig, image_size: int, mods: dict):
         super().__init__()
-        self.cfg, self.image_size, self.net_size = m, image_size, NET_SIZE[m.net]
-        self.E, self.G = build_networks(mods, m)
+        net = network_for(m.net, image_size)
+        self.cfg, self.image_size, self.net, self.net_size = m, image_size, net, NET_SIZE[net]
+        self.E, self.G = build_networks(mods, m, net)
         losses = mods["src.losses"]
         self.kl_min = losses.KLN01Loss(direction=m.kl, minimize=True)
         self.kl_max = losses.KLN01Loss(direction=m.kl, minimize=False)

@@ -255,9 +255,11 @@ def load_pretrained(model: nn.Module, m) -> dict:
     its pinned git blob SHA-1 first (unless m.pretrained_sha_check is off); return the record."""
     want = RELEASED[m.pretrained_set]["model"]
     for key, value in want.items():
-        if getattr(m, key) != value:
+        have = model.net if key == "net" else getattr(m, key)   # net: as resolved (auto)
+        if have != value:
             raise UserError(f"model.pretrained: the released {m.pretrained_set} networks need "
-                            f"model.{key} = {value!r}, the config has {getattr(m, key)!r}")
+                            f"model.{key} = {value!r}, the config has {getattr(m, key)!r}"
+                            + (f" (here: {have})" if have != getattr(m, key) else ""))
     record = {"set": m.pretrained_set, "files": {}}
     for name in ("E", "G"):
         path, entry = released_file(m, name)

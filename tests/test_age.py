@@ -57,7 +57,10 @@ def test_paper_preset_is_the_readme_cifar10_command():
     m, t = cfg.model, cfg.train
     assert m.e_updates == "1;KL_fake:1,KL_real:1,match_z:0,match_x:10"
     assert m.g_updates == "2;KL_fake:1,match_z:1000,match_x:0"
-    assert (m.latent_dim, m.net, m.ngf, m.ndf, m.noise) == (128, "dcgan32px", 64, 64, "sphere")
+    assert (m.latent_dim, m.ngf, m.ndf, m.noise) == (128, 64, 64, "sphere")
+    # net auto: the README's dcgan32px on CIFAR-10 (32 px), upstream's dcgan64px at 64 px
+    assert m.net == "auto" and age.network_for(m.net, 32) == "dcgan32px"
+    assert age.network_for(m.net, 64) == "dcgan64px" and age.network_for("dcgan32px", 64) == "dcgan32px"
     assert t.lr_e == t.lr_g == 2e-4 and t.betas == [0.5, 0.999] and t.batch_size == 64
     assert t.steps == 150 * 781 and m.lr_drop_steps == [39 * 781, 79 * 781, 119 * 781]
 
@@ -357,6 +360,15 @@ def test_pretrained_mode_writes_a_checkpoint_that_exports(clone, tmp_path, monke
 def test_pretrained_mode_refuses_a_config_unlike_the_released_networks(clone, tmp_path):
     cfg = age_config("model.pretrained=true", f"model.pretrained_path={tmp_path}")
     with pytest.raises(UserError, match="model.latent_dim = 128"):
+        get_adapter("age").train(cfg, tmp_path / "run")
+
+
+def test_pretrained_mode_with_net_auto_checks_the_resolved_network(clone, tmp_path):
+    """net auto (the paper preset) is dcgan64px at 64 px: the released 32-px networks are refused."""
+    released = [f"model.{k}={v}" for k, v in age_weights.RELEASED["cifar10"]["model"].items()]
+    cfg = age_config("model.pretrained=true", f"model.pretrained_path={tmp_path}", *released,
+                     "model.net=auto", "data.image_size=64")
+    with pytest.raises(UserError, match="model.net = 'dcgan32px'.*'auto' \\(here: dcgan64px\\)"):
         get_adapter("age").train(cfg, tmp_path / "run")
 
 

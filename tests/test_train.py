@@ -1,4 +1,4 @@
-"""Training: exact resume after SIGKILL, NaN stop, guard rails, and a short real run that learns."""
+"""Training: exact resume after SIGKILL, NaN stop, guard rails, and a short real run that reconstructs."""
 import signal
 import subprocess
 import sys
@@ -9,8 +9,9 @@ import pytest
 import torch
 
 from ijae import config, contract, train as train_mod
-from ijae.data import load_dataset, to_tensor
+from ijae.data import load_dataset
 from ijae.export import export_run
+from ijae.metrics import digits, labels
 from ijae.model import IJAE
 from conftest import REPO, assert_same_run, tiny_config
 
@@ -75,29 +76,27 @@ def test_existing_run_needs_resume_and_a_compatible_config(tmp_path):
     assert len((run / "losses.csv").read_text().splitlines()) == 1 + 4
 
 
-def reconstruction_mse(model, images):
-    with torch.no_grad():
-        torch.manual_seed(0)
-        x = to_tensor(images)
-        return (model.eval().reconstruct(x) - x).pow(2).mean().item()
-
-
 @pytest.mark.slow
-def test_short_default_profile_run_learns_and_exports_the_contract(tmp_path):
+def test_short_default_profile_run_reconstructs_and_exports_the_contract(tmp_path, metrics_cache):
     cfg = config.load(REPO / "config" / "default.yaml", ["train.steps=200", "train.checkpoint_every=200",
                                                          "export.n_samples=100", "train.device=cpu"])
     run = tmp_path / "run"
     test_images = load_dataset(cfg.data).test
-    torch.manual_seed(cfg.seed)                          # the weights train() starts from
-    before = reconstruction_mse(IJAE(cfg.model, 16), test_images)
     train_mod.train(cfg, run)
     samples_path, recon_path = export_run(run, seed=3)
     samples = contract.load_samples(samples_path)
     originals, recons = contract.load_reconstructions(recon_path)
     assert samples.shape == (100, 16, 16, 3) and samples.dtype == np.uint8
     assert np.array_equal(originals, test_images) and recons.shape == originals.shape
-    after = np.mean((originals.astype(np.float64) - recons) ** 2) / 127.5 ** 2
-    assert after < 0.85 * before, (before, after)
+    # Reconstructs, not only generates: the digits classifier gives G(E(x)) the digit of x far
+    # more often than a model that ignores x would (another image's reconstruction: chance ~0.1).
+    # 200 steps reach ~0.6 (1,200: ~0.93); a lower pixel error alone was passed by random pairs.
+    net = digits.load_classifier(digits.classifier_path(16, metrics_cache))[0]
+    agreement = labels.label_agreement(digits.true_labels(originals, 16),
+                                       digits.predicted_labels(originals, net),
+                                       digits.predicted_labels(recons, net))
+    agree, chance = agreement["recon_label_agreement"], agreement["recon_label_agreement_chance"]
+    assert agree >= 0.5 and agree >= 3 * chance, agreement
     assert (run / "samples.png").is_file() and (run / "reconstructions.png").is_file()
 
     # export is deterministic for a seed, and the seed matters

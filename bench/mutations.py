@@ -26,6 +26,7 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 TESTS = ["tests/test_model_wiring.py", "tests/test_objective.py"]
 MODEL, OBJECTIVE, LIKELIHOODS = "ijae/model.py", "ijae/objective.py", "ijae/likelihoods.py"
+NOTES = "<!-- notes -->"
 GE_RECON = "        reconstruction = G(z_q)\n        return {"   # the G / E update's G(z_q)
 
 # id: (what is broken, file, exact text, replacement); each text must occur exactly once.
@@ -140,8 +141,11 @@ def main(argv=None) -> int:
         head = (f"# Mutation check (issue 9.5)\n\nMade by `python bench/mutations.py --out {args.out}` "
                 f"on {args.ref}; tests: {' '.join(args.tests)}. Each row breaks one line of the method "
                 "in a temporary copy; 'caught' means at least one test failed.\n\n")
+        notes = ""                       # hand-written notes below NOTES survive a rerun
+        if args.out.is_file() and NOTES in args.out.read_text():
+            notes = "\n" + NOTES + args.out.read_text().split(NOTES, 1)[1]
         args.out.parent.mkdir(parents=True, exist_ok=True)
-        args.out.write_text(head + text)
+        args.out.write_text(head + text + notes)
     return 0 if all(row[2] in ("caught", "passes") for row in rows) else 1
 
 

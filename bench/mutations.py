@@ -134,7 +134,7 @@ def main(argv=None) -> int:
             print(f"{key:3s} {verdict:8s} {what}", file=sys.stderr)
 
     table = ["| id | mutation | result | s | failing tests |", "| --- | --- | --- | --- | --- |"]
-    table += ["| " + " | ".join(row) + " |" for row in rows]
+    table += ["| " + " | ".join(cell.replace("|", "\\|") for cell in row) + " |" for row in rows]
     text = "\n".join(table) + "\n"
     print(text)
     if args.out:

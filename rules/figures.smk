@@ -55,6 +55,8 @@ rule samples_grid:
     input:
         samples=lambda wc: [f"{r}/samples.npz" for r in sample_runs(wc)],
         reconstructions=lambda wc: [f"{r}/reconstructions.npz" for r in sample_runs(wc)],
+        # the row labels come from the records: wait for them, or a row is named by its folder
+        records=lambda wc: [f"{r}/metrics.json" for r in sample_runs(wc)],
     output:
         png=report(f"{RESULTS}/samples_{{dataset}}.png", caption="../report/samples.rst",
                    category="Samples (Appendix C)"),

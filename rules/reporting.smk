@@ -52,6 +52,7 @@ def cached_sample_datasets():
     for d in DATASETS:
         runs = [f"{RUNS}/{d}/{run_id('ijae', SEEDS[0], 'implicit', LAM)}"] + [
             f"{RUNS}/{d}/{run_id(m, SEEDS[0])}" for m in BASELINES[d] if m in runnable]
-        if all(Path(f"{r}/{name}").is_file() for r in runs for name in ("samples.npz", "reconstructions.npz")):
+        artifacts = ("samples.npz", "reconstructions.npz", "metrics.json")
+        if all(Path(f"{r}/{name}").is_file() for r in runs for name in artifacts):
             done.append(d)
     return done

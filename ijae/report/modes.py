@@ -105,7 +105,7 @@ def plot(metrics_csv: str | Path, out_dir: str | Path) -> Path:
     datasets = sorted(table["dataset"].unique())
     measures = [m for m in MEASURES if (table["measure"] == m).any()]
     fig, axes = plt.subplots(len(measures), len(datasets), squeeze=False,
-                             figsize=(4.6 * len(datasets), 2.6 * len(measures) + 1.2))
+                             figsize=(max(4.6 * len(datasets), 8.0), 2.6 * len(measures) + 1.6))
     methods = list(dict.fromkeys(table["method"]))
     colours = dict(zip(methods, plt.get_cmap("tab10").colors * 2))
     labelled_rows = set()
@@ -138,15 +138,17 @@ def plot(metrics_csv: str | Path, out_dir: str | Path) -> Path:
                 ax.set_xlabel("λ (small: mode-seeking, large: mass-covering)")
     k = metrics[KEY_PRC_NEIGHBORHOOD].dropna().unique() \
         if KEY_PRC_NEIGHBORHOOD in metrics.columns else []
-    fig.suptitle("Precision, recall and class coverage against λ (dashed: other models); "
+    fig.suptitle("Precision, recall and class coverage against λ (dashed: other models)\n"
                  f"k-NN balls of k = {', '.join(f'{v:g}' for v in k) or '?'}", fontsize=10)
     handles = {}
     for ax in axes.flat:
         for handle, label in zip(*ax.get_legend_handles_labels()):
             handles.setdefault(label, handle)
-    fig.legend(handles.values(), handles.keys(), loc="lower center", fontsize=8,
-               ncol=min(len(handles), 5), frameon=False)
-    fig.tight_layout(rect=(0, 0.06 + 0.02 * (len(handles) > 5), 1, 0.96))
+    ncol = min(len(handles), 3)
+    legend_rows = -(-len(handles) // ncol)
+    fig.legend(handles.values(), handles.keys(), loc="lower center", fontsize=8, ncol=ncol,
+               frameon=False)
+    fig.tight_layout(rect=(0, 0.025 * legend_rows + 0.01, 1, 0.94))
     out = Path(out_dir)
     for suffix in ("png", "pdf"):
         buffer = io.BytesIO()

@@ -13,6 +13,7 @@ import numpy as np
 from ijae import UserError
 from ijae.contract import RECONSTRUCTIONS, SAMPLES, load_reconstructions, load_samples
 from ijae.report.plotting import pyplot, save
+from ijae.report.records import variant_name
 
 MIN_PIXELS = 64   # each image is upscaled by an integer factor to at least this many pixels
 GAP = 2           # pixels between images, in the upscaled grid
@@ -25,8 +26,7 @@ def run_label(run: Path) -> str:
         return run.name
     r = json.loads(record.read_text())
     if r.get("model") == "ijae":
-        name = {"implicit": "λ-IJAE", "l1": "λ-IJAE-L1", "l2": "λ-IJAE-L2"}.get(r.get("variant"), "λ-IJAE")
-        return f"{name} (λ = {float(r['lambda']):g})"
+        return f"{variant_name(r.get('variant'))} (λ = {float(r['lambda']):g})"
     return str(r.get("label") or run.name)
 
 

@@ -37,6 +37,7 @@ def caption(fig, lines: list[str], width: int = 110) -> None:
 
 def spread_labels(ax, texts: list) -> None:
     """Move point labels apart until none overlap (adjustText), with a thin line to the point."""
+    ax.margins(x=0.15, y=0.08)  # room inside the axes, so labels at the edge are not cut off
     if len(texts) > 1:
         from adjustText import adjust_text
 

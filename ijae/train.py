@@ -70,10 +70,8 @@ def _check_resumable(cfg, run: Path) -> None:
 class LossLog:
     """Per-step losses kept on the device and written to CSV in chunks (one sync per flush)."""
 
-    def __init__(self, path: Path, names: list[str], resume_step: int | None,
-                 checkpoint_path: Path | None = None):
+    def __init__(self, path: Path, names: list[str], resume_step: int | None):
         self.path, self.names, self.pending = path, ["step", *names], []
-        self.checkpoint_path = checkpoint_path or path.parent / CHECKPOINT
         if resume_step is None or not path.is_file():
             atomic_write_text(path, ",".join(self.names) + "\n")
         else:  # drop rows written after the checkpoint (and any line cut short by a kill)
@@ -97,7 +95,7 @@ class LossLog:
             row, col = bad[0].tolist()
             raise TrainingError(f"non-finite loss at step {steps[row]}: {self.names[col + 1]} = "
                                 f"{table[row, col].item()}; training stopped. "
-                                f"{checkpoint.describe(self.checkpoint_path)} "
+                                f"{checkpoint.describe(self.path.parent / CHECKPOINT)} "
                                 "(try a lower learning rate or train.bf16=false)")
         with self.path.open("a") as handle:
             for step, row in zip(steps, table.tolist()):
@@ -155,8 +153,7 @@ def _train(cfg, run: Path, resume: bool) -> None:
                         optimizers={n: o.state_dict() for n, o in optimizers.items()},
                         rng=checkpoint.rng_state(sampler.generator), config=cfg.to_dict())
 
-    log = LossLog(run / LOSSES, model.loss_names, start if has_checkpoint else None,
-                  checkpoint_path=run / CHECKPOINT)
+    log = LossLog(run / LOSSES, model.loss_names, start if has_checkpoint else None)
     use_bf16 = t.bf16 and device.type == "cuda"
 
     def autocast():  # a CUDA graph must not keep autocast's cast cache across replays

@@ -42,7 +42,7 @@ from pathlib import Path
 import torch
 import torch.nn as nn
 
-from ijae import UserError, work_dir
+from ijae import UserError, cache_dir
 
 # The commit of the author's site repository that added the released files (download_pretrained.sh
 # fetches them from there); raw/<commit>/ URLs serve exactly those files.
@@ -196,21 +196,21 @@ def copy_released(path: str | Path, net: nn.Module) -> dict:
     return info
 
 
-def sha256(path: Path) -> str:
-    digest = hashlib.sha256()
+def _hexdigest(path: Path, digest) -> str:
+    """``digest`` (a hashlib object) updated with the file's bytes, in 1 MiB blocks."""
     with open(path, "rb") as handle:
         for block in iter(lambda: handle.read(1 << 20), b""):
             digest.update(block)
     return digest.hexdigest()
+
+
+def sha256(path: Path) -> str:
+    return _hexdigest(path, hashlib.sha256())
 
 
 def git_blob_sha1(path: Path) -> str:
     """The name git gives the file's content (``git hash-object``): sha1 of b"blob <size>\\0" + content."""
-    digest = hashlib.sha1(b"blob %d\0" % Path(path).stat().st_size)
-    with open(path, "rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
+    return _hexdigest(path, hashlib.sha1(b"blob %d\0" % Path(path).stat().st_size))
 
 
 def verify_released(path: Path, entry: dict, check: bool) -> str:
@@ -232,7 +232,7 @@ def released_file(m, net: str) -> tuple[Path, dict]:
             raise UserError(f"config key model.pretrained_path = {m.pretrained_path}: no {entry['file']} "
                             f"there (download_pretrained.sh's file, from {entry['url']})")
         return path, entry
-    path = work_dir() / "cache" / "age-pretrained" / entry["file"]
+    path = cache_dir() / "age-pretrained" / entry["file"]
     if not path.is_file():
         import urllib.request
 

@@ -102,12 +102,11 @@ def _cmd_checkout(args) -> int:
 
 def _cmd_pareto(args) -> int:
     from ijae import report
-
     from ijae.report import pareto
 
-    for png in report.write_figures(args.metrics, args.out):
+    pngs, verdicts = report.write_figures(args.metrics, args.out)
+    for png in pngs:
         print(png, file=sys.stderr)
-    verdicts = pareto.verdict(pareto.points(report.read_metrics(args.metrics)))
     for dataset in sorted(verdicts["dataset"].unique()):
         for sentence in pareto.verdict_sentences(verdicts, dataset):
             print(f"{dataset}: {sentence}")

@@ -22,13 +22,15 @@ __all__ = ["METHOD", "TABLE1_COLUMNS", "availability_notes", "method_label", "ov
            "write_figures"]
 
 
-def write_figures(metrics_csv, out_dir) -> list:
+def write_figures(metrics_csv, out_dir) -> tuple[list, "pd.DataFrame"]:
     """figure2 and figure3 (PNG and PDF) and the Pareto CSVs in ``out_dir``, from one
-    metrics.csv (every run: the λ grid, its ablations and the baselines)."""
+    metrics.csv (every run: the λ grid, its ablations and the baselines); returns the PNGs and
+    the Pareto verdicts."""
     from pathlib import Path
 
     from ijae.report import figures
 
     metrics, out = read_metrics(metrics_csv), Path(out_dir)
-    write_pareto(metrics, out)
-    return [figures.figure2(metrics, out / "figure2.png"), figures.figure3(metrics, out / "figure3.png")]
+    _, verdicts = write_pareto(metrics, out)
+    return ([figures.figure2(metrics, out / "figure2.png"), figures.figure3(metrics, out / "figure3.png")],
+            verdicts)

@@ -314,15 +314,14 @@ def load_preset(profile: str, model: str) -> dict:
     if not path.is_file():
         return {}
     try:
-        preset = yaml.safe_load(path.read_text()) or {}
-        require(isinstance(preset, dict), "(top level)", preset, "a mapping of sections")
+        preset = read_yaml(path)
         model_section = preset.get("model") or {}
         require(isinstance(model_section, dict), "model", model_section, "a mapping")
         require("name" not in model_section, "model.name", model_section.get("name"),
                 f"no name (the file name gives it: {model})")
         from_dict({**preset, "profile": profile, "model": {**model_section, "name": model}})
-    except (ConfigError, yaml.YAMLError) as error:
-        raise ConfigError(f"preset {path}: {' '.join(str(error).split())}") from None  # one line
+    except ConfigError as error:
+        raise ConfigError(f"preset {path}: {_one_line(error)}") from None
     return preset
 
 

@@ -104,8 +104,7 @@ class ZeroDebiasedBatchNorm(nn.Module):
         self.biased_mean.sub_((self.biased_mean - mean) * step)
         self.biased_var.sub_((self.biased_var - var) * step)
         self.num_batches_tracked.add_(1)
-        bias_factor = 1.0 - torch.pow(torch.tensor(self.decay, device=mean.device),
-                                      self.num_batches_tracked.to(mean.dtype))
+        bias_factor = 1.0 - self.decay ** self.num_batches_tracked.to(mean.dtype)  # no host copy
         torch.div(self.biased_mean, bias_factor, out=self.running_mean)
         torch.div(self.biased_var, bias_factor, out=self.running_var)
 

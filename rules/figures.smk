@@ -81,6 +81,7 @@ rule figures:
     input:
         rules.table.output,
         rules.pareto_plot.output,
-        # records collected before precision / recall existed cannot draw it (ijae evaluate again)
-        rules.modes_plot.output if records_have(rules.pareto_plot.input[0], MODES_COLUMNS) else [],
-        expand(rules.samples_grid.output.png, dataset=cached_sample_datasets()),
+        # records collected before precision / recall existed cannot draw it (ijae evaluate again);
+        # input functions: the files are looked at only when this target is planned, not at parse
+        lambda wc: rules.modes_plot.output if records_have(rules.pareto_plot.input[0], MODES_COLUMNS) else [],
+        lambda wc: expand(rules.samples_grid.output.png, dataset=cached_sample_datasets()),

@@ -33,12 +33,18 @@ def records_have(csv_path, columns):
     return all(c in header for c in columns)
 
 
+def grid_runs(dataset, runnable):
+    """The run folders of a dataset's grid: Table 1's runs (λ-IJAE at its λ, the baselines in
+    ``runnable``), first seed."""
+    return [f"{RUNS}/{dataset}/{run_id('ijae', SEEDS[0], 'implicit', LAM)}"] + [
+        f"{RUNS}/{dataset}/{run_id(m, SEEDS[0])}" for m in BASELINES[dataset] if m in runnable]
+
+
 def sample_runs(wildcards):
-    """The run folders of a dataset's grid: Table 1's runs (λ-IJAE at its λ, the baselines
-    that could run here), first seed."""
-    ijae = f"{RUNS}/{wildcards.dataset}/{run_id('ijae', SEEDS[0], 'implicit', LAM)}"
-    prefix, suffix = f"{RUNS}/{wildcards.dataset}/", f"-seed{SEEDS[0]}"
-    return [ijae] + [r for r in baseline_runs(wildcards) if r.startswith(prefix) and r.endswith(suffix)]
+    """A dataset's grid runs, with the baselines the checkout job found runnable here."""
+    from ijae import availability
+
+    return grid_runs(wildcards.dataset, set(availability.available(checkpoints.checkout.get().output[0])))
 
 
 def cached_sample_datasets():
@@ -48,11 +54,6 @@ def cached_sample_datasets():
     if not record.is_file():
         return []
     runnable = set(m for m, ok in ((r["model"], r["available"]) for r in json.loads(record.read_text())) if ok)
-    done = []
-    for d in DATASETS:
-        runs = [f"{RUNS}/{d}/{run_id('ijae', SEEDS[0], 'implicit', LAM)}"] + [
-            f"{RUNS}/{d}/{run_id(m, SEEDS[0])}" for m in BASELINES[d] if m in runnable]
-        artifacts = ("samples.npz", "reconstructions.npz", "metrics.json")
-        if all(Path(f"{r}/{name}").is_file() for r in runs for name in artifacts):
-            done.append(d)
-    return done
+    artifacts = ("samples.npz", "reconstructions.npz", "metrics.json")
+    return [d for d in DATASETS
+            if all(Path(f"{r}/{name}").is_file() for r in grid_runs(d, runnable) for name in artifacts)]

@@ -63,7 +63,6 @@ VARIANTS = {
     "stack-mismatch2": PAPER + ["model.tau_pairing=stack", "model.tau_mismatch=2"],
     "stack-mismatch1-lr2e-4": PAPER + ["model.tau_pairing=stack", "model.tau_mismatch=1",
                                        "train.lr_g=2e-4", "train.lr_e=2e-4"],
-    "mismatch1-S1": PAPER + ["model.tau_mismatch=1", "model.shift_max=1"],
     "stack-mismatch1-S1-noise0.1": PAPER + ["model.tau_pairing=stack", "model.tau_mismatch=1",
                                             "model.shift_max=1", "model.encoder_noise_init=0.1"],
     "stack-mismatch1-S1-lr2e-4": PAPER + ["model.tau_pairing=stack", "model.tau_mismatch=1",
@@ -140,7 +139,6 @@ def write_table(out: Path, table: Path) -> None:
         w.writerows(rows)
     lines = ["| " + " | ".join(cols) + " |", "|" + " --- |" * len(cols)]
     lines += ["| " + " | ".join(str(r[c]) for c in cols) + " |" for r in rows]
-    table.parent.mkdir(parents=True, exist_ok=True)
     head = table.read_text().split("<!-- table -->")[0] if table.is_file() else ""
     table.write_text(head + "<!-- table -->\n" + "\n".join(lines) + "\n")
     print("\n".join(lines))

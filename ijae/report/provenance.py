@@ -15,10 +15,10 @@ import pandas as pd
 
 from ijae.contract import METRICS
 from ijae.metrics.keys import KEY_RUN, KEY_TIMESTAMP
+from ijae.metrics.record import WORK_PREFIX  # how portable_path writes the work folder
 
 PROVENANCE = "provenance"
 FRESH, CACHED = "fresh", "cached"
-WORK_PREFIX = "<work>"   # as ijae.metrics.record.portable_path writes a path in the work folder
 # the markdown's column is "source": "provenance" holds the letters of NaN, which tests check no table prints
 LEGEND = ("Source: fresh = the run's metrics.json is in this work folder and is the record "
           "shown; cached = the row comes from the committed records (the run is not in this "

@@ -19,8 +19,8 @@ from ijae.metrics.keys import (KEY_BACKEND, KEY_DATASET, KEY_GENERATION_METRIC,
 from ijae.metrics.keys import (KEY_METRIC_RECON_LABEL_AGREEMENT, KEY_ORIGINALS_ACCURACY,
                                KEY_RECON_LABEL_AGREEMENT_CHANCE)
 from ijae.report import provenance as prov
-from ijae.report.records import (our_key, paper_key, FID_STD, METHOD, N_SEEDS, RUNS, SEEDS, over_seeds,
-                                 read_metrics)
+from ijae.report.records import (FID_STD, LABEL_AGREEMENT_KEYS, METHOD, N_SEEDS, RUNS, SEEDS,
+                                 our_key, over_seeds, paper_key, read_metrics)
 
 PAPER_IS, PAPER_LPIPS = "paper_is", "paper_lpips"   # the paper's value beside a row (as parsed)
 
@@ -101,8 +101,6 @@ def uncertainty_sentence(block: pd.DataFrame) -> str:
 
 # digits backend: does the reconstruction keep its digit? (with what chance and a perfect
 # reconstruction score, stated above the block)
-AGREEMENT_COLUMNS = (KEY_METRIC_RECON_LABEL_AGREEMENT, KEY_RECON_LABEL_AGREEMENT_CHANCE,
-                     KEY_ORIGINALS_ACCURACY)
 
 
 def has_agreement(block: pd.DataFrame) -> bool:
@@ -224,7 +222,7 @@ def write_table1(metrics_csv: str | Path, out_dir: str | Path, paper_csv: str | 
         notes = [*availability_notes(avail.read(availability), rows), *notes]
     paper = pd.read_csv(paper_csv) if paper_csv else None
     profile = profile or ", ".join(sorted(set(rows.get(KEY_PROFILE, pd.Series(["?"])).astype(str))))
-    columns = [*TABLE1_COLUMNS, *(c for c in AGREEMENT_COLUMNS if c in rows.columns)]
+    columns = [*TABLE1_COLUMNS, *(c for c in LABEL_AGREEMENT_KEYS if c in rows.columns)]
     atomic_write_text(out / "table1.csv", rows[columns].to_csv(index=False))
     atomic_write_text(out / "table1.md", table1_markdown(rows, paper, profile, list(notes)))
     atomic_write_text(out / "table1.tex", table1_latex(rows, paper, profile))

@@ -32,13 +32,15 @@ def require(ok: bool, key: str, value, expected: str) -> None:
 
 @dataclass
 class DataConfig:
-    dataset: str = "cifar10"          # cifar10 | tinyimagenet | digits | synthetic
+    dataset: str = "cifar10"          # cifar10 | tinyimagenet | digits | stacked_digits | synthetic
     root: str | None = None           # download / cache folder; null: <work folder>/data
     local_path: str | None = None     # an existing local copy (folder or archive); skips download
     download: bool = True
     image_size: int | None = None     # resize to this; None keeps the dataset's own size
     synthetic_train: int = 512        # sizes of the synthetic dataset (tests)
     synthetic_test: int = 128
+    stacked_train: int = 10_000       # images of the stacked-digits splits (1,000 modes: about
+    stacked_test: int = 10_000        # 10 of each), drawn once from the digits train / test split
 
     def validate(self, key: str) -> None:
         require(self.dataset in DATASETS, f"{key}.dataset", self.dataset, f"one of {DATASETS}")
@@ -46,9 +48,11 @@ class DataConfig:
                "an integer >= 8 or null")
         require(self.synthetic_train > 0, f"{key}.synthetic_train", self.synthetic_train, "> 0")
         require(self.synthetic_test > 0, f"{key}.synthetic_test", self.synthetic_test, "> 0")
+        for name in ("stacked_train", "stacked_test"):
+            require(getattr(self, name) >= 2, f"{key}.{name}", getattr(self, name), "an integer >= 2")
 
 
-DATASETS = ("cifar10", "tinyimagenet", "digits", "synthetic")
+DATASETS = ("cifar10", "tinyimagenet", "digits", "stacked_digits", "synthetic")
 
 
 @dataclass
@@ -111,7 +115,7 @@ class TrainConfig:
     log_every: int = 1                # losses are kept per step; this is how often they are flushed
     device: str = "auto"              # auto | cpu | cuda | cuda:N
     bf16: bool = False                # bf16 autocast (CUDA only)
-    channels_last: bool = False       # channels_last memory format (CUDA only)
+    channels_last: bool = False       # channels_last memory format (CUDA and CPU; default profile: on)
     adam_impl: str = "auto"           # auto | fused | foreach | plain; auto: fused on CUDA, torch's default on CPU
     cuda_graphs: bool = False         # capture the whole lambda-IJAE step in a CUDA graph (CUDA only;
                                       # off until measured on a GPU, see bench/train_step.py)

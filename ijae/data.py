@@ -8,6 +8,13 @@ Downloads go to ``data.root``, by default the work folder's ``data/`` (``ijae.da
   test = the labelled validation set. Decoded once into ``root/tinyimagenet.npz``.
 - ``digits``: scikit-learn's 8x8 digits (ship inside the package: offline), grey levels 0..16
   mapped to 0..255, three equal channels; a fixed 80 / 20 split (seed 0).
+- ``stacked_digits``: the Stacked-MNIST protocol of the mode-collapse literature (Metz et al.
+  2016; Srivastava et al. 2017; Lin et al. 2018) on the digits: each image holds three digits
+  drawn independently, one per RGB channel, so it has 1,000 known modes; its label is the mode
+  ``100 r + 10 g + b`` (:func:`encode_modes`). Train images are made only from the digits train
+  split, test images only from its test split, each at the run's image size before stacking (so
+  every channel is exactly a digits image). Fixed draws: ``data.stacked_train`` /
+  ``data.stacked_test`` images.
 - ``synthetic``: structured random images with labels, made on the spot (tests, benchmarks).
 
 Archives are extracted by :mod:`ijae.archives` (no member may land outside ``data.root``).
@@ -29,7 +36,10 @@ from ijae.contract import atomic_write_bytes
 
 CIFAR10_URL = "https://www.cs.toronto.edu/~kriz/cifar-10-python.tar.gz"
 TINYIMAGENET_URL = "http://cs231n.stanford.edu/tiny-imagenet-200.zip"
-NATIVE_SIZE = {"cifar10": 32, "tinyimagenet": 64, "digits": 8, "synthetic": 32}
+NATIVE_SIZE = {"cifar10": 32, "tinyimagenet": 64, "digits": 8, "stacked_digits": 8, "synthetic": 32}
+DIGIT_CLASSES = 10            # a digit's labels 0..9; a stacked image's mode is one of 10 ** 3
+STACKED_CHANNELS = 3          # R, G, B: one digit each
+STACKED_SEEDS = {"train": 1, "test": 2}   # the fixed draws of the stacked splits
 
 
 class DataError(UserError, RuntimeError):
@@ -51,7 +61,7 @@ class Dataset:
 
 def load_dataset(cfg: DataConfig) -> Dataset:
     loader = {"cifar10": _cifar10, "tinyimagenet": _tinyimagenet, "digits": _digits,
-              "synthetic": _synthetic}[cfg.dataset]
+              "stacked_digits": _stacked_digits, "synthetic": _synthetic}[cfg.dataset]
     ds = loader(cfg)
     size = cfg.image_size or NATIVE_SIZE[cfg.dataset]
     if ds.image_size != size:
@@ -81,6 +91,39 @@ def _digits(cfg: DataConfig) -> Dataset:
     test, train = order[:n_test], order[n_test:]
     labels = bunch.target.astype(np.int64)
     return Dataset("digits", images[train], images[test], labels[train], labels[test])
+
+
+def encode_modes(digit_labels: np.ndarray) -> np.ndarray:
+    """[N, 3] digit labels (R, G, B channel) -> int64 [N] modes 100 r + 10 g + b, in 0..999."""
+    digit_labels = np.asarray(digit_labels, np.int64)
+    if digit_labels.ndim != 2 or digit_labels.shape[1] != STACKED_CHANNELS:
+        raise ValueError(f"expected [N, {STACKED_CHANNELS}] digit labels, got {digit_labels.shape}")
+    if digit_labels.size and (digit_labels.min() < 0 or digit_labels.max() >= DIGIT_CLASSES):
+        raise ValueError(f"digit labels outside 0..{DIGIT_CLASSES - 1}")
+    weights = DIGIT_CLASSES ** np.arange(STACKED_CHANNELS - 1, -1, -1)   # 100, 10, 1
+    return digit_labels @ weights
+
+
+def decode_modes(modes: np.ndarray) -> np.ndarray:
+    """int64 [N] modes -> [N, 3] digit labels of the R, G, B channels (inverse of encode_modes)."""
+    modes = np.asarray(modes, np.int64)
+    weights = DIGIT_CLASSES ** np.arange(STACKED_CHANNELS - 1, -1, -1)
+    return (modes[:, None] // weights) % DIGIT_CLASSES
+
+
+def _stacked_digits(cfg: DataConfig) -> Dataset:
+    size = cfg.image_size or NATIVE_SIZE["stacked_digits"]
+    digits = load_dataset(DataConfig(dataset="digits", image_size=size))
+
+    def stack(images: np.ndarray, labels: np.ndarray, n: int, seed: int):
+        picks = np.random.default_rng(seed).integers(0, len(images), (n, STACKED_CHANNELS))
+        stacked = np.stack([images[picks[:, c], :, :, 0] for c in range(STACKED_CHANNELS)], -1)
+        return stacked, encode_modes(labels[picks])
+
+    train, train_modes = stack(digits.train, digits.train_labels, cfg.stacked_train,
+                               STACKED_SEEDS["train"])
+    test, test_modes = stack(digits.test, digits.test_labels, cfg.stacked_test, STACKED_SEEDS["test"])
+    return Dataset("stacked_digits", train, test, train_modes, test_modes)
 
 
 def _synthetic(cfg: DataConfig) -> Dataset:

@@ -72,10 +72,11 @@ def test_evaluate_digits_run_writes_complete_record(tmp_path, digits16, metrics_
         (3, 1438, rec["fid_layer"])
     assert (rec["kid_subsets"], rec["kid_subset_size"], rec["kid_reference_n"]) == (100, 300, 1438)
     assert rec["kid_mean"] < 50 and rec["kid_std"] > 0
-    assert rec["classes_covered"] == 10 and rec["class_kl"] < 0.1
+    assert rec["modes_covered"] == 10 and rec["n_modes"] == 10 and rec["mode_kl"] < 0.1
+    assert rec["mode_kl_reference"] == "digits test split labels"
     assert sum(rec[f"class_fraction_{c}"] for c in range(10)) == pytest.approx(1.0)
     table = record.collect([run])                   # ijae collect carries every field
-    assert {"precision", "recall", "kid_mean", "classes_covered", "class_kl",
+    assert {"precision", "recall", "kid_mean", "modes_covered", "mode_kl",
             "recon_label_agreement", "recon_label_agreement_chance"} <= set(table.columns)
     for name in ("torch", "torchvision", "torch_fidelity", "lpips", "ijae", "numpy"):
         assert rec[f"version_{name}"], name
@@ -98,7 +99,7 @@ def test_digits_backend_refuses_other_datasets(tmp_path, digits16, capsys):
     cfg = config.load(REPO / "config" / "default.yaml", ["data.dataset=synthetic"])
     (run / contract.CONFIG).write_text(config.dump(cfg))
     code, _, err = evaluate(capsys, run, "--backend", "digits", "--cache-dir", tmp_path)
-    assert code == 2 and "digits backend scores digits runs" in err
+    assert code == 2 and "digits backend scores digits and stacked_digits runs" in err
 
 
 def _write_npz(path: Path, **arrays) -> None:

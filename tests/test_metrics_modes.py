@@ -1,5 +1,5 @@
 """Mode-seeking against mass-covering, as numbers: precision / recall and KID (torch-fidelity, on
-the digits classifier's FID features), class coverage, and reconstruction label agreement."""
+the digits classifier's FID features), mode coverage, and reconstruction label agreement."""
 from __future__ import annotations
 
 import math
@@ -96,26 +96,33 @@ def test_without_a_reference_there_is_no_kid_nor_precision(ds, metrics_cache):
                                             K.KEY_PRC_NEIGHBORHOOD, K.KEY_KID_SUBSET_SIZE))
 
 
-# --- class coverage ---------------------------------------------------------------------------
+# --- mode coverage: digits (the 10 classes) -----------------------------------------------------
+
+def coverage(sample_labels, ds, min_share=labels.COVERAGE_THRESHOLD):
+    return labels.mode_coverage(sample_labels, labels.histogram(ds.test_labels, 10), min_share)
+
 
 def test_coverage_of_one_class_flags_the_collapse(ds):
-    collapsed = labels.class_coverage(np.full(500, 3), ds.test_labels, n_classes=10)
-    assert collapsed[K.KEY_METRIC_CLASSES_COVERED] == 1
+    collapsed = coverage(np.full(500, 3), ds)
+    assert collapsed[K.KEY_METRIC_MODES_COVERED] == 1 and collapsed[K.KEY_N_MODES] == 10
     share = np.mean(ds.test_labels == 3)
-    assert collapsed[K.KEY_METRIC_CLASS_KL] == pytest.approx(-math.log(share))   # ~ log 10
-    assert collapsed[K.class_fraction_key(3)] == 1.0 and collapsed[K.class_fraction_key(4)] == 0
-    real = labels.class_coverage(ds.train_labels, ds.test_labels, n_classes=10)
-    assert real[K.KEY_METRIC_CLASSES_COVERED] == 10 and real[K.KEY_METRIC_CLASS_KL] < 0.05   # sampling noise of 359 labels
-    # the 1 % threshold: a class with 0.5 % of the samples is not covered
-    two = labels.class_coverage(np.r_[np.full(995, 3), np.full(5, 4)], ds.test_labels, 10)
-    assert two[K.KEY_METRIC_CLASSES_COVERED] == 1 and two[K.class_fraction_key(4)] == 0.005
+    assert collapsed[K.KEY_METRIC_MODE_KL] == pytest.approx(-math.log(share))   # ~ log 10
+    fractions = labels.class_fractions(np.full(500, 3), 10)
+    assert fractions[K.class_fraction_key(3)] == 1.0 and fractions[K.class_fraction_key(4)] == 0
+    real = coverage(ds.train_labels, ds)
+    assert real[K.KEY_METRIC_MODES_COVERED] == 10 and real[K.KEY_METRIC_MODE_KL] < 0.05   # sampling noise of 359 labels
+    # the 1 % threshold: a class with 0.5 % of the samples is not covered; with none, one sample is
+    two = np.r_[np.full(995, 3), np.full(5, 4)]
+    assert coverage(two, ds)[K.KEY_METRIC_MODES_COVERED] == 1
+    assert coverage(two, ds, min_share=0)[K.KEY_METRIC_MODES_COVERED] == 2
+    assert coverage(two, ds)[K.KEY_MODES_COVERED_RULE] == "at least 1% of the samples (of 1000)"
 
 
 def test_coverage_of_classified_images(ds, net):
-    one = labels.class_coverage(digits.predicted_labels(of_class(ds, 7), net), ds.test_labels, 10)
-    assert one[K.KEY_METRIC_CLASSES_COVERED] == 1 and one[K.KEY_METRIC_CLASS_KL] > 2.0
-    real = labels.class_coverage(digits.predicted_labels(ds.train, net), ds.test_labels, 10)
-    assert real[K.KEY_METRIC_CLASSES_COVERED] == 10 and real[K.KEY_METRIC_CLASS_KL] < 0.05
+    one = coverage(digits.predicted_labels(of_class(ds, 7), net), ds)
+    assert one[K.KEY_METRIC_MODES_COVERED] == 1 and one[K.KEY_METRIC_MODE_KL] > 2.0
+    real = coverage(digits.predicted_labels(ds.train, net), ds)
+    assert real[K.KEY_METRIC_MODES_COVERED] == 10 and real[K.KEY_METRIC_MODE_KL] < 0.05
 
 
 def test_kl_is_infinite_where_the_reference_has_no_mass():

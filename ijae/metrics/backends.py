@@ -33,7 +33,8 @@ class Scoring:
 @dataclass(frozen=True)
 class Backend:
     name: str
-    generation_metric: str                # what its IS measures, written into every record
+    generation_metric: str                # what its IS measures, in every record (unless the
+                                          # score names it per dataset: stacked digits)
     score: Callable[[Scoring], tuple[dict, np.ndarray]]  # -> (record fields, distances [M])
     check: Callable[[object], None] = lambda cfg: None   # refuses a run config, before any work
 
@@ -81,32 +82,54 @@ def _score_inception(job: Scoring) -> tuple[dict, np.ndarray]:
 
 
 def _score_digits(job: Scoring) -> tuple[dict, np.ndarray]:
+    """digits: the classifier on each image, its 10 classes the modes; stacked_digits: the same
+    classifier on each channel (stacked.py), the 1,000 triples the modes."""
     from ijae import data
-    from ijae.metrics import digits, labels
+    from ijae.metrics import digits, labels, stacked
 
+    is_stacked = job.cfg.data.dataset == "stacked_digits"
+    reader = stacked if is_stacked else digits    # the same functions, per image or per channel
     batch_size = job.settings["batch_size"]
-    fields = digits.generation_metrics(
+    fields = reader.generation_metrics(
         job.samples, job.reference, verbose=job.settings["verbose"],
         splits=job.settings["is_splits"], device=job.device, batch_size=batch_size,
         cache_dir=job.cache, **_reference_options(job))
-    distances = digits.feature_distances(job.originals, job.reconstructions, cache_dir=job.cache,
+    distances = reader.feature_distances(job.originals, job.reconstructions, cache_dir=job.cache,
                                          device=job.device, batch_size=max(batch_size, 256))
-    fields[KEY_RECON_METRIC] = digits.RECON_METRIC
+    fields[KEY_RECON_METRIC] = reader.RECON_METRIC
     size = int(job.samples.shape[1])
     net = digits.load_classifier(digits.classifier_path(size, job.cache))[0]
-    test_labels = data.load_dataset(job.cfg.data).test_labels
-    fields.update(labels.class_coverage(digits.predicted_labels(job.samples, net), test_labels,
-                                        n_classes=digits.N_CLASSES))
-    fields[K.KEY_CLASS_KL_REFERENCE] = "digits test split labels"
+    sample_modes = reader.predicted_labels(job.samples, net)
+    if is_stacked:   # the protocol: a mode is covered by one sample; KL against uniform
+        fields[K.KEY_GENERATION_METRIC] = stacked.GENERATION_METRIC
+        fields.update(labels.mode_coverage(sample_modes, np.full(stacked.N_MODES, 1 / stacked.N_MODES),
+                                           reference_name="uniform over the 1,000 modes"))
+    else:
+        test_labels = data.load_dataset(job.cfg.data).test_labels
+        fields.update(labels.mode_coverage(
+            sample_modes, labels.histogram(test_labels, digits.N_CLASSES),
+            min_share=labels.COVERAGE_THRESHOLD, reference_name="digits test split labels"))
+        fields.update(labels.class_fractions(sample_modes, digits.N_CLASSES))
     # the originals' own labels when they come from the dataset (export writes the test split's
     # first images), else the classifier's: then a perfect reconstruction scores exactly 1
-    original_labels = digits.predicted_labels(job.originals, net)
-    truth = digits.true_labels(job.originals, size)
-    fields.update(labels.label_agreement(
-        original_labels if truth is None else truth, original_labels,
-        digits.predicted_labels(job.reconstructions, net)))
+    original_labels = reader.predicted_labels(job.originals, net)
+    truth = reader.true_labels(job.originals, size)
+    reference = original_labels if truth is None else truth
+    reconstruction_labels = reader.predicted_labels(job.reconstructions, net)
+    fields.update(labels.label_agreement(reference, original_labels, reconstruction_labels))
     fields[K.KEY_RECON_LABEL_REFERENCE] = "classifier labels of the originals" \
-        if truth is None else "digits dataset labels"
+        if truth is None else f"{job.cfg.data.dataset} dataset labels"
+    width = 3 if is_stacked else 1   # a mode's digits, e.g. 007
+    for key, found in ((K.KEY_LABELS_OF_SAMPLES, sample_modes),
+                       (K.KEY_LABELS_OF_RECONSTRUCTIONS, reconstruction_labels),
+                       (K.KEY_LABELS_OF_ORIGINALS, reference)):
+        fields[key] = " ".join(f"{int(v):0{width}d}" for v in found[:K.N_LABELLED])
+    if is_stacked:   # all three digits right above; each channel's digit here
+        kept = stacked.channel_agreement(reference, reconstruction_labels)
+        fields[K.KEY_METRIC_RECON_CHANNEL_AGREEMENT] = float(kept.mean())
+        fields[K.KEY_RECON_CHANNEL_AGREEMENT_CHANCE] = float(stacked.channel_agreement(
+            reference, reconstruction_labels, seed=labels.CHANCE_SEED).mean())
+        fields.update({f"{K.CHANNEL_AGREEMENT_PREFIX}{c}": float(v) for c, v in zip("rgb", kept)})
     return fields, distances
 
 
@@ -117,10 +140,13 @@ def _reference_options(job: Scoring) -> dict:
     return {name: job.settings[name] for name in REFERENCE_OPTIONS}
 
 
+DIGITS_DATASETS = ("digits", "stacked_digits")
+
+
 def _digits_only(cfg) -> None:
-    if cfg.data.dataset != "digits":
-        raise UserError(f"the digits backend scores digits runs; this run's dataset is "
-                        f"{cfg.data.dataset}: use --backend inception")
+    if cfg.data.dataset not in DIGITS_DATASETS:
+        raise UserError(f"the digits backend scores {' and '.join(DIGITS_DATASETS)} runs; this "
+                        f"run's dataset is {cfg.data.dataset}: use --backend inception")
 
 
 register_backend(Backend("inception", "Inception Score (torch-fidelity inception-v3-compat)",

@@ -76,7 +76,7 @@ class DigitsNet(nn.Module):
 
 
 @contextmanager
-def _threads(n: int):
+def threads(n: int):
     """Run with ``n`` intra-op threads. The classifier is tiny: on a CPU one thread is as fast as
     several, 10-20x faster on a shared machine, and training is reproducible bit for bit."""
     before = torch.get_num_threads()
@@ -101,7 +101,7 @@ def train_classifier(image_size: int, recipe: dict = RECIPE) -> dict:
     ds = _digits(image_size)
     x, y = to_tensor(ds.train), torch.from_numpy(ds.train_labels)
     shift = max(1, round(recipe["shift_per_16px"] * image_size / 16))
-    with _threads(recipe["threads"]), torch.random.fork_rng(devices=[]):
+    with threads(recipe["threads"]), torch.random.fork_rng(devices=[]):
         torch.manual_seed(recipe["seed"])
         generator = torch.Generator().manual_seed(recipe["seed"])
         net = DigitsNet(image_size, recipe["widths"], recipe["hidden"])
@@ -206,7 +206,7 @@ def generation_metrics(samples: np.ndarray, reference: np.ndarray | None, *, cac
     (penultimate) to ``reference``; ``options``: fidelity.REFERENCE_OPTIONS."""
     size = int(samples.shape[1])
     path = classifier_path(size, cache_dir)
-    with _threads(1 if device == "cpu" else torch.get_num_threads()):  # see _threads
+    with threads(1 if device == "cpu" else torch.get_num_threads()):  # see threads
         out = fidelity.generation_metrics(
             samples, reference, feature_extractor=extractor_name(size), weights_path=path,
             reference_name=f"ijae-digits-{size}px-train", cache_dir=cache_dir,
@@ -222,7 +222,7 @@ def feature_distances(originals: np.ndarray, reconstructions: np.ndarray, *,
     """``digits-feature-distance`` of each (original, reconstruction) pair: float64 [M]."""
     net = load_classifier(classifier_path(int(originals.shape[1]), cache_dir))[0].to(device)
     out = []
-    with torch.no_grad(), _threads(1 if device == "cpu" else torch.get_num_threads()):
+    with torch.no_grad(), threads(1 if device == "cpu" else torch.get_num_threads()):
         for start in range(0, len(originals), batch_size):
             f0 = net(to_tensor(originals[start:start + batch_size]).to(device))
             f1 = net(to_tensor(reconstructions[start:start + batch_size]).to(device))
@@ -236,7 +236,7 @@ def feature_distances(originals: np.ndarray, reconstructions: np.ndarray, *,
 def predicted_labels(images: np.ndarray, net: DigitsNet, batch_size: int = 512) -> np.ndarray:
     """The classifier's label of each uint8 [N, H, W, 3] image: int64 [N]."""
     out = [np.zeros(0, np.int64)]
-    with torch.no_grad(), _threads(1):
+    with torch.no_grad(), threads(1):
         for start in range(0, len(images), batch_size):
             logits = net(to_tensor(images[start:start + batch_size]))["logits"]
             out.append(logits.argmax(1).numpy().astype(np.int64))

@@ -46,12 +46,14 @@ KEY_FID_LAYER = "fid_layer"                    # FID, KID and precision / recall
 KEY_KID_LAYER = "kid_layer"
 KEY_PRC_LAYER = "prc_layer"
 
-# class coverage (digits backend): the classifier's labels of the samples against the test split
-KEY_METRIC_CLASSES_COVERED = "classes_covered"        # classes with >= the threshold's share
-KEY_CLASSES_COVERED_THRESHOLD = "classes_covered_threshold"
-KEY_N_CLASSES = "n_classes"
-KEY_METRIC_CLASS_KL = "class_kl"                      # KL(sample labels || test split labels)
-KEY_CLASS_KL_REFERENCE = "class_kl_reference"
+# mode coverage (digits backend): the classifier's labels of the samples. The modes are the 10
+# classes on digits (covered: >= 1 % of the samples; KL against the test split's histogram) and
+# the 1,000 channel triples on stacked digits (covered: >= 1 sample; KL against uniform)
+KEY_METRIC_MODES_COVERED = "modes_covered"
+KEY_N_MODES = "n_modes"
+KEY_MODES_COVERED_RULE = "modes_covered_rule"         # in words, with the number of samples
+KEY_METRIC_MODE_KL = "mode_kl"                        # KL(sample modes || the reference)
+KEY_MODE_KL_REFERENCE = "mode_kl_reference"
 CLASS_FRACTION_PREFIX = "class_fraction_"             # + the class: its share of the samples
 
 
@@ -74,6 +76,19 @@ KEY_METRIC_RECON_LABEL_AGREEMENT = "recon_label_agreement"
 KEY_RECON_LABEL_AGREEMENT_CHANCE = "recon_label_agreement_chance"
 KEY_ORIGINALS_ACCURACY = "digits_classifier_originals_accuracy"
 KEY_RECON_LABEL_REFERENCE = "recon_label_reference"   # true labels, or the classifier's
+# stacked digits: the label agreement above asks all three digits right (chance about 0.001);
+# beside it the share of channels whose digit is kept (mean over R, G, B; chance about 0.1)
+KEY_METRIC_RECON_CHANNEL_AGREEMENT = "recon_channel_agreement"
+KEY_RECON_CHANNEL_AGREEMENT_CHANCE = "recon_channel_agreement_chance"
+CHANNEL_AGREEMENT_PREFIX = "recon_channel_agreement_"  # + r, g, b: one channel's share
+
+# what the classifier reads in the first images (digits backend), for the Appendix C grid to print
+# under each image: space-separated labels (a digit; on stacked digits the triple "r g b" as
+# three digits, e.g. 127), of the samples, the reconstructions and (true labels) the originals
+KEY_LABELS_OF_SAMPLES = "labels_first_samples"
+KEY_LABELS_OF_RECONSTRUCTIONS = "labels_first_reconstructions"
+KEY_LABELS_OF_ORIGINALS = "labels_first_originals"
+N_LABELLED = 16                          # how many of each
 
 # provenance
 KEY_CONFIG_HASH = "config_hash"

@@ -1,0 +1,152 @@
+"""Stacked-digits scoring: the digits classifier (``digits.py``) applied channel by channel.
+
+A stacked-digits image holds one digit per RGB channel (``ijae.data``: 1,000 modes, the mode
+``100 r + 10 g + b``). Each channel, repeated to three equal channels, is exactly a digits image,
+so the digits classifier of the run's image size reads it unchanged:
+
+- the mode of an image: the classifier's labels of its R, G and B channels, encoded as
+  ``data.encode_modes`` does (so swapped channels give another mode);
+- IS on the 1,000 modes: the classifier's class probabilities of the three channels multiplied
+  (p(mode | x) = p_r(r | x_r) p_g(g | x_g) p_b(b | x_b); the digits are drawn independently), the
+  IS formula on that distribution (at most 1,000, where the digits IS is at most 10);
+- FID, KID, precision / recall on the three channels' penultimate features side by side
+  (3 x 128 values: an image is near another when all three of its digits are);
+- ``digits-feature-distance`` of a reconstruction: the mean over the three channels.
+
+Like ``digits.py``, everything goes through torch-fidelity, the extractor registered by name.
+"""
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import torch
+from torch_fidelity import FeatureExtractorBase
+
+from ijae.data import DIGIT_CLASSES, STACKED_CHANNELS, decode_modes, encode_modes
+from ijae.metrics import digits, fidelity
+
+N_MODES = DIGIT_CLASSES ** STACKED_CHANNELS
+GENERATION_METRIC = ("digits-classifier score over the 1,000 stacked modes (IS formula on the "
+                     "product of the three channels' class probabilities; at most 1,000; not "
+                     "Inception)")
+RECON_METRIC = "digits-feature-distance (mean over the R, G, B channels)"
+
+
+def channels_as_digits(images: np.ndarray) -> np.ndarray:
+    """uint8 [N, H, W, 3] stacked images -> uint8 [3 N, H, W, 3] grey digits images, in the order
+    (image 0: R, G, B; image 1: R, G, B; ...): each channel repeated to three equal channels."""
+    images = np.asarray(images)
+    if images.ndim != 4 or images.shape[-1] != STACKED_CHANNELS:
+        raise ValueError(f"expected uint8 [N, H, W, {STACKED_CHANNELS}] images, got {images.shape}")
+    grey = images.transpose(0, 3, 1, 2).reshape(-1, *images.shape[1:3])
+    return np.repeat(grey[..., None], 3, axis=-1)
+
+
+def _channels_as_digits(x: torch.Tensor) -> torch.Tensor:
+    """float [N, 3, H, W] -> [3 N, 3, H, W], the torch twin of channels_as_digits."""
+    return x.reshape(-1, 1, *x.shape[2:]).expand(-1, 3, -1, -1)
+
+
+class StackedDigitsFeatureExtractor(FeatureExtractorBase):
+    """torch-fidelity feature extractor over uint8 [N, 3, H, W] stacked images: 'logits' are the
+    log-probabilities of the 1,000 modes (index 100 r + 10 g + b), 'penultimate' the three
+    channels' FID features side by side."""
+
+    def __init__(self, name, features_list, feature_extractor_weights_path=None, **kwargs):
+        super().__init__(name, features_list)
+        self.net, self.meta = digits.load_classifier(feature_extractor_weights_path)
+
+    def forward(self, x):
+        if x.dtype != torch.uint8 or x.dim() != 4 or x.shape[1] != STACKED_CHANNELS:
+            raise ValueError(f"expected uint8 [N, 3, H, W] images, got {x.dtype} {tuple(x.shape)}")
+        n = x.shape[0]
+        out = self.net(_channels_as_digits(x.float() / 127.5 - 1))
+        log_p = out["logits"].float().log_softmax(1).reshape(n, STACKED_CHANNELS, DIGIT_CLASSES)
+        features = {
+            # log p_r[r] + log p_g[g] + log p_b[b], flattened row-major: index 100 r + 10 g + b
+            "logits": (log_p[:, 0, :, None, None] + log_p[:, 1, None, :, None]
+                       + log_p[:, 2, None, None, :]).reshape(n, N_MODES),
+            "penultimate": out["penultimate"].float().reshape(n, -1),
+        }
+        return tuple(features[name] for name in self.features_list)
+
+    @staticmethod
+    def get_provided_features_list():
+        return "logits", "penultimate"
+
+    @staticmethod
+    def get_default_feature_layer_for_metric(metric):
+        return digits.DigitsFeatureExtractor.get_default_feature_layer_for_metric(metric)
+
+    @staticmethod
+    def can_be_compiled():
+        return False
+
+    @staticmethod
+    def get_dummy_input_for_compile():
+        return torch.zeros(1, 3, 16, 16, dtype=torch.uint8)
+
+
+def extractor_name(image_size: int) -> str:
+    """Register (once) and return the torch-fidelity name of this size's stacked extractor."""
+    from torch_fidelity.registry import FEATURE_EXTRACTORS_REGISTRY, register_feature_extractor
+
+    name = f"stacked-digits-{image_size}px-{digits.recipe_hash()}"
+    if name not in FEATURE_EXTRACTORS_REGISTRY:
+        register_feature_extractor(name, StackedDigitsFeatureExtractor)
+    return name
+
+
+def generation_metrics(samples: np.ndarray, reference: np.ndarray | None, *, cache_dir: str | Path,
+                       splits: int = 10, device: str = "cpu", batch_size: int = 64,
+                       verbose: bool = True, **options) -> dict:
+    """As digits.generation_metrics, on the stacked features: IS over the 1,000 modes; FID, KID
+    and precision / recall on the three channels' features side by side."""
+    size = int(samples.shape[1])
+    path = digits.classifier_path(size, cache_dir)
+    with digits.threads(1 if device == "cpu" else torch.get_num_threads()):
+        out = fidelity.generation_metrics(
+            samples, reference, feature_extractor=extractor_name(size), weights_path=path,
+            reference_name=f"ijae-stacked-digits-{size}px-train", cache_dir=cache_dir,
+            feature_layer=digits.FEATURE_LAYER, splits=splits, device=device,
+            batch_size=batch_size, verbose=verbose, **options)
+    meta = digits.load_classifier(path)[1]
+    out.update(is_layer="logits (log-probabilities of the 1,000 modes)",
+               digits_classifier_test_accuracy=meta["test_accuracy"])
+    return out
+
+
+def feature_distances(originals: np.ndarray, reconstructions: np.ndarray, *,
+                      cache_dir: str | Path, device: str = "cpu", batch_size: int = 256) -> np.ndarray:
+    """``digits-feature-distance`` of each pair, averaged over the three channels: float64 [M]."""
+    per_channel = digits.feature_distances(channels_as_digits(originals),
+                                           channels_as_digits(reconstructions),
+                                           cache_dir=cache_dir, device=device,
+                                           batch_size=batch_size)
+    return per_channel.reshape(-1, STACKED_CHANNELS).mean(1)
+
+
+def predicted_labels(images: np.ndarray, net: digits.DigitsNet) -> np.ndarray:
+    """The mode of each stacked image by the classifier, channel by channel: int64 [N]."""
+    return encode_modes(digits.predicted_labels(channels_as_digits(images), net)
+                        .reshape(-1, STACKED_CHANNELS))
+
+
+def true_labels(images: np.ndarray, image_size: int) -> np.ndarray | None:
+    """The dataset's mode of each image (its three channels found among the digits by their
+    exact pixels); None when any channel is not a digits image."""
+    found = digits.true_labels(channels_as_digits(images), image_size)
+    return None if found is None else encode_modes(found.reshape(-1, STACKED_CHANNELS))
+
+
+def channel_agreement(reference_modes: np.ndarray, reconstruction_modes: np.ndarray,
+                      seed: int | None = None) -> np.ndarray:
+    """The share of pairs whose reconstruction keeps each channel's digit: float64 [3] (R, G, B);
+    with ``seed``, each original against another image's reconstruction (its chance level)."""
+    from ijae.metrics import labels
+
+    reconstruction = np.asarray(reconstruction_modes)
+    if seed is not None:
+        reconstruction = reconstruction[labels.derangement(len(reconstruction), seed)]
+    return (decode_modes(reference_modes) == decode_modes(reconstruction)).mean(0)

@@ -11,7 +11,7 @@ as the training loop does. It prints, per variant: seconds per step, the ratio t
 in the same run, FLOPs per step (torch.utils.flop_counter on one eager fp32 step; forward and
 backward of every network, optimiser arithmetic not counted), achieved TFLOP/s, and peak memory
 (CUDA's allocator peak; on CPU the process's peak RSS, which only grows from case to case).
-On CPU only the variants that apply run (bf16, channels_last and CUDA graphs are CUDA-only;
+On CPU only the variants that apply run (bf16 and CUDA graphs are CUDA-only;
 torch.compile only with ``--with-compile``: inductor's code generation takes minutes on a CPU).
 Output: JSON on stdout and ``--out``/train_step-<device>.json, the device named inside.
 """
@@ -54,7 +54,7 @@ VARIANTS = {
 }
 # derived from the table, so a new variant cannot be left out of them
 CUDA_ONLY = {name for name, (bf16, channels_last, _, graphs, mode) in VARIANTS.items()
-             if bf16 or channels_last or graphs or mode == "reduce-overhead"}
+             if bf16 or graphs or mode == "reduce-overhead"}
 COMPILED = {name for name, variant in VARIANTS.items() if variant[4] != "none"}
 
 

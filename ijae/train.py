@@ -125,7 +125,7 @@ def _train(cfg, run: Path, resume: bool) -> None:
         print("ijae train: train.bf16 applies on CUDA only; training in float32", file=sys.stderr)
 
     torch.manual_seed(cfg.seed)
-    memory_format = torch.channels_last if t.channels_last and device.type == "cuda" else torch.contiguous_format
+    memory_format = torch.channels_last if t.channels_last else torch.contiguous_format
     sampler = accel.BatchSampler(load_dataset(cfg.data).train, t.batch_size, cfg.seed + 1, device,
                                  memory_format)
     model = build_model(cfg, sampler.data.shape[1]).to(device)

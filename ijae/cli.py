@@ -86,8 +86,10 @@ def _cmd_table1(args) -> int:
             notes.append("which baselines could run here was not recorded (no `ijae checkout` "
                          "record in this work folder)")
     rows = report.write_table1(args.metrics, args.out, paper_csv=args.paper, lam=args.lam,
-                               profile=args.profile, notes=notes, availability=availability)
-    print(f"{len(rows)} rows -> {args.out}/table1.md, table1.csv, table1.tex", file=sys.stderr)
+                               profile=args.profile, notes=notes, availability=availability,
+                               name=args.name)
+    print(f"{len(rows)} rows -> {args.out}/{args.name}.md, {args.name}.csv, {args.name}.tex",
+          file=sys.stderr)
     return 0
 
 
@@ -128,6 +130,16 @@ def _cmd_modes(args) -> int:
     for line in modes.trend_sentences(modes.points(modes.read(args.metrics))):
         print(line, file=sys.stderr)
     print(f"modes.png, modes.pdf, modes.csv -> {png.parent}", file=sys.stderr)
+    return 0
+
+
+def _cmd_claims(args) -> int:
+    from ijae.report import claims
+
+    table = claims.write_claims(args.metrics, args.out, confidence=args.confidence)
+    for _, r in table.iterrows():
+        print(f"{r['dataset']}: {r['claim']}: {r['verdict']} ({claims.interval_text(r)})")
+    print(f"claims.csv, claims.md -> {args.out}", file=sys.stderr)
     return 0
 
 
@@ -206,6 +218,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--out", required=True, help="folder for table1.md and table1.csv")
     p.add_argument("--paper", help="the paper's printed values (inputs/paper_table1.csv)")
     p.add_argument("--lam", type=float, default=0.3, help="the λ of the λ-IJAE row")
+    p.add_argument("--name", default="table1", help="file name stem of the .md, .csv and .tex "
+                                                   "(default: table1)")
     p.add_argument("--profile", help="profile name for the title (default: from the records)")
     p.add_argument("--note", action="append", default=[], help="a line printed under the table")
     p.add_argument("--availability", help="`ijae checkout`'s record: models that could not run "
@@ -229,11 +243,19 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("-n", type=int, default=10, help="images per row")
     p.set_defaults(func=_cmd_samples)
 
-    p = sub.add_parser("modes", help="precision, recall and class coverage against λ, the "
+    p = sub.add_parser("modes", help="precision, recall, modes covered and mode KL against λ, the "
                                      "other models as reference lines (PNG, PDF, CSV)")
     p.add_argument("metrics", help="metrics.csv written by `ijae collect`")
     p.add_argument("--out", required=True, help="folder for modes.png, modes.pdf, modes.csv")
     p.set_defaults(func=_cmd_modes)
+
+    p = sub.add_parser("claims", help="the paper's claims, each with an interval over seeds and "
+                                      "a verdict (claims.csv, claims.md)")
+    p.add_argument("metrics", help="metrics.csv written by `ijae collect` (the seeded λ sweeps)")
+    p.add_argument("--out", required=True, help="folder for claims.csv and claims.md")
+    p.add_argument("--confidence", type=float, default=0.95,
+                   help="coverage of the t intervals over seeds, in (0, 1) (default: 0.95)")
+    p.set_defaults(func=_cmd_claims)
 
     p = sub.add_parser("toy", help="Figure 1: the 1-D divergence comparison of Appendix B")
     p.add_argument("--out", required=True)

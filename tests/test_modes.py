@@ -1,4 +1,4 @@
-"""`ijae modes`: precision, recall and class coverage against λ from the metric records alone."""
+"""`ijae modes`: precision, recall, modes covered and mode KL against λ from the records alone."""
 from __future__ import annotations
 
 import pandas as pd
@@ -10,7 +10,8 @@ from ijae.report import modes
 
 def records() -> pd.DataFrame:
     """Two datasets; λ-IJAE and -L1 at three λ over two seeds (recall rising, precision falling
-    with λ for the implicit model), a baseline; class coverage only on digits."""
+    with λ for the implicit model, modes covered rising and the mode KL falling), a baseline;
+    modes only on digits."""
     rows = []
     for dataset, backend in (("digits", "digits"), ("cifar10", "inception")):
         for variant in ("implicit", "l1"):
@@ -22,13 +23,15 @@ def records() -> pd.DataFrame:
                                  "label": "λ-IJAE", "implementation": "native",
                                  "precision": 1 - rise / 2 + seed * 0.02, "recall": rise / 2 + 0.3,
                                  "prc_neighborhood": 3,
-                                 "classes_covered": 6 + round(4 * rise) if dataset == "digits"
-                                 else None, "n_classes": 10 if dataset == "digits" else None})
+                                 "modes_covered": 6 + round(4 * rise) if dataset == "digits"
+                                 else None, "n_modes": 10 if dataset == "digits" else None,
+                                 "mode_kl": 1 - rise if dataset == "digits" else None})
         rows.append({"dataset": dataset, "backend": backend, "model": "age", "variant": None,
                      "lambda": None, "seed": 0, "label": "AGE", "implementation": "upstream",
                      "precision": 0.7, "recall": 0.4, "prc_neighborhood": 3,
-                     "classes_covered": 9 if dataset == "digits" else None,
-                     "n_classes": 10 if dataset == "digits" else None})
+                     "modes_covered": 9 if dataset == "digits" else None,
+                     "n_modes": 10 if dataset == "digits" else None,
+                     "mode_kl": 0.2 if dataset == "digits" else None})
     return pd.DataFrame(rows)
 
 
@@ -44,6 +47,9 @@ def test_points_average_seeds_and_keep_baselines_as_single_values():
     assert set(coverage["dataset"]) == {"digits"}                     # only digits has it
     top = coverage[(coverage.method == "λ-IJAE") & (coverage["lambda"] == 0.9)]["mean"].iloc[0]
     assert top == pytest.approx(1.0)                                  # 10 of 10 classes
+    kl = table[table.measure == "mode_kl"]
+    assert set(kl["dataset"]) == {"digits"}
+    assert modes.trend(table, "digits", "λ-IJAE", "mode_kl") == pytest.approx(-1.0)
 
 
 def test_trend_reads_the_direction_of_each_measure():

@@ -39,7 +39,7 @@ def test_table1_keeps_the_lambda_row_and_says_backend_and_counts(metrics_csv, tm
                  str(REPO / "inputs" / "paper_table1.csv"), "--note", "age not run: offline"]) == 0
     table = pd.read_csv(out / "table1.csv")
     # two seeds of λ-IJAE at λ = 0.3 (IS 7.5 and 7.4): one row, mean ± std over the seeds
-    assert list(table["lambda"]) == [0.3] and list(table["seeds"]) == ["0, 1"]
+    assert list(table["lambda"]) == [0.3] and list(table["seeds"]) == ["2 (seeds 0, 1)"]
     assert table["n_seeds"][0] == 2 and table["is_mean"][0] == pytest.approx(7.45)
     assert table["is_std"][0] == pytest.approx(0.0707107, rel=1e-4)
     assert table["is_std_over"][0] == "2 seeds"
@@ -47,7 +47,7 @@ def test_table1_keeps_the_lambda_row_and_says_backend_and_counts(metrics_csv, tm
     md = (out / "table1.md").read_text()
     assert "7.45 ± 0.07" in md and "standard deviation over seeds" in md
     assert "digits-classifier score" in md and "not Inception" in md
-    assert "| 2000 | 359 | 0, 1 | 2 seeds |" in md                      # sample counts on every row
+    assert "| 2000 | 359 | 2 (seeds 0, 1) | 2 seeds |" in md            # sample counts on every row
     assert "6.96 ± 0.10" in md and "0.96 ± 0.1" in md     # the paper's values, parsed and as printed
     assert "| 6.30 |" in md and "nan" not in md           # AS-VAE: printed without a std
     assert "age not run: offline" in md

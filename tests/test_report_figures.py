@@ -1,4 +1,6 @@
 """The Pareto claim, Table 1's blocks and LaTeX, and the figures, from hand-made records."""
+import json
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -98,10 +100,19 @@ def test_samples_grid_upscales_and_labels_every_run(tmp_path):
         save_reconstructions(run / "reconstructions.npz", originals, originals)
         runs.append(run)
     rows = samples.grid_rows(runs, 10)
-    assert [label for label, _ in rows] == ["originals (test split)", "a: samples",
-                                            "a: reconstructions", "b: samples", "b: reconstructions"]
-    image, cell = samples.canvas(rows, 10)
-    assert cell == 64 and image.shape == (5 * 66, 10 * 66, 3)   # 16 px × 4, nearest-neighbour
+    assert [label for label, _, _ in rows] == ["originals (test split)", "a: samples",
+                                               "a: reconstructions", "b: samples", "b: reconstructions"]
+    image, cell, height = samples.canvas(rows, 10)
+    assert cell == 64 and height == 66 and image.shape == (5 * 66, 10 * 66, 3)   # 16 px × 4, nearest
+    # a record's labels go under the images (what the classifier read; the originals' truth),
+    # in the order of the images, and make room for themselves
+    (runs[1] / "metrics.json").write_text(json.dumps({
+        "model": "vae", "label": "VAE", "labels_first_samples": " ".join(f"{i:03d}" for i in range(16)),
+        "labels_first_reconstructions": "5 " * 16, "labels_first_originals": "7 " * 16}))
+    rows = samples.grid_rows(runs, 10)
+    assert rows[3][0] == "VAE: samples" and rows[3][2] == [f"{i:03d}" for i in range(10)]
+    assert rows[4][2] == ["5"] * 10 and rows[0][2] == []      # the first run has no record
+    assert samples.canvas(rows, 10)[2] == 66 + samples.TEXT
     up = samples.upscale(np.arange(4, dtype=np.uint8).reshape(1, 2, 2, 1), 2)
     assert up[0, :, :, 0].tolist() == [[0, 0, 1, 1], [0, 0, 1, 1], [2, 2, 3, 3], [2, 2, 3, 3]]
     png = samples.samples_grid(runs, tmp_path / "grid.png", title="digits")

@@ -10,29 +10,13 @@ from pathlib import Path
 
 import pandas as pd
 
-from ijae.metrics.keys import (KEY_BACKEND, KEY_DATASET, KEY_GIT_COMMIT,
-                               KEY_N_RECONSTRUCTIONS, KEY_N_SAMPLES, KEY_PROFILE,
-                               KEY_RECON_METRIC, KEY_SEED)
+from ijae.metrics.keys import KEY_BACKEND, KEY_DATASET, KEY_RECON_METRIC
 from ijae.report import pareto
 from ijae.report.plotting import caption, pyplot, save, spread_labels
-from ijae.report.records import variant_name
+from ijae.report.records import END_NOTES, run_summary, variant_name
 
 COLOURS = {"implicit": "tab:red", "l1": "tab:blue", "l2": "tab:green"}
 MARKERS = {"implicit": "o", "l1": "s", "l2": "^"}
-
-
-def provenance(metrics: pd.DataFrame) -> str:
-    """What was run, in one line: profile, backend, samples, seeds, commit (from the records)."""
-    def values(key, fmt=str):
-        if key not in metrics:
-            return "?"
-        return ", ".join(sorted({fmt(v) for v in metrics[key].dropna()})) or "?"
-
-    return (f"profile {values(KEY_PROFILE)}; backend {values(KEY_BACKEND)}; "
-            f"{values(KEY_N_SAMPLES, lambda v: str(int(v)))} samples, "
-            f"{values(KEY_N_RECONSTRUCTIONS, lambda v: str(int(v)))} reconstructions per run; "
-            f"seeds {values(KEY_SEED, lambda v: str(int(v)))}; "
-            f"commit {values(KEY_GIT_COMMIT, lambda v: str(v)[:10])}")
 
 
 def _panels(n: int, width: float = 6.0, height: float = 4.6):
@@ -54,6 +38,7 @@ def _sweep(ax, points: pd.DataFrame, variant: str, texts: list, front: bool) -> 
     colour, marker = COLOURS.get(variant, "tab:purple"), MARKERS.get(variant, "D")
     part = points[points["variant"] == variant].sort_values("lambda")
     nd = part["non_dominated_in_variant"].astype(bool)
+    _spread(ax, part, colour)
     ax.scatter(part.loc[nd, "recon"], part.loc[nd, "is"], color=colour, marker=marker, s=36,
                label=variant_name(variant), zorder=3)
     ax.scatter(part.loc[~nd, "recon"], part.loc[~nd, "is"], facecolors="none", edgecolors=colour,
@@ -64,7 +49,17 @@ def _sweep(ax, points: pd.DataFrame, variant: str, texts: list, front: bool) -> 
     else:
         ax.plot(part["recon"], part["is"], color=colour, lw=1, alpha=0.6)
     for _, r in part.iterrows():
-        texts.append(ax.text(r["recon"], r["is"], f"λ={r['lambda']:g}", fontsize=7, color=colour))
+        untrained = " (E untrained)" if r["lambda"] == 0 else ""
+        texts.append(ax.text(r["recon"], r["is"], f"λ={r['lambda']:g}{untrained}", fontsize=7,
+                             color=colour))
+
+
+def _spread(ax, points: pd.DataFrame, colour) -> None:
+    """Bars of ± one standard deviation over seeds, in IS and in reconstruction (none for a
+    point of one seed)."""
+    ax.errorbar(points["recon"], points["is"], xerr=points["recon_std_over_seeds"],
+                yerr=points["is_std_over_seeds"], fmt="none", ecolor=colour, elinewidth=0.8,
+                alpha=0.6, capsize=2, zorder=2)
 
 
 def figure2(metrics: pd.DataFrame, out: str | Path) -> Path:
@@ -74,8 +69,9 @@ def figure2(metrics: pd.DataFrame, out: str | Path) -> Path:
     datasets = sorted(points["dataset"].unique())
     fig, axes = _panels(max(1, len(datasets)))
     lines = ["Figure 2: IS against reconstruction for λ-IJAE and its explicit ablations across λ "
-             "(mean over seeds); filled: non-dominated within its variant, joined by the front's "
-             "step line; hollow: dominated."]
+             "(mean over seeds, bars: ± one standard deviation over seeds); filled: non-dominated "
+             "within its variant, joined by the front's step line; hollow: dominated. "
+             + " ".join(f"{note}." for note in END_NOTES.values())]
     for ax, dataset in zip(axes, datasets):
         texts = []
         for variant in sorted(points.loc[points["dataset"] == dataset, "variant"].unique()):
@@ -84,7 +80,7 @@ def figure2(metrics: pd.DataFrame, out: str | Path) -> Path:
         ax.legend(fontsize=8)
         spread_labels(ax, texts)
         lines += [f"{dataset}: {s}" for s in pareto.verdict_sentences(verdicts, dataset)]
-    caption(fig, lines + ["Run: " + provenance(metrics)], width=int(110 * len(axes) ** 0.8))
+    caption(fig, lines + ["Run: " + run_summary(metrics)], width=int(110 * len(axes) ** 0.8))
     return save(fig, out)
 
 
@@ -102,10 +98,13 @@ def figure3(metrics: pd.DataFrame, out: str | Path) -> Path:
         for _, r in here[~here["ablation"]].iterrows():
             colour = colour_of.setdefault(r["variant"], next(baseline_colours))
             ax.scatter(r["recon"], r["is"], marker="D", s=40, color=colour, zorder=3)
+            _spread(ax, pd.DataFrame([r]), colour)
             texts.append(ax.text(r["recon"], r["is"], r["variant"], fontsize=8, color=colour))
         _axes_labels(ax, metrics, dataset)
         spread_labels(ax, texts)
     caption(fig, ["Figure 3: IS against reconstruction, λ-IJAE across λ (line, labelled with λ) "
-                  "and the other methods (diamonds), each the mean over its seeds.",
-                  "Run: " + provenance(metrics)], width=int(110 * len(axes) ** 0.8))
+                  "and the other methods (diamonds), each the mean over its seeds (bars: ± one "
+                  "standard deviation over seeds, where there are several). "
+                  + " ".join(f"{note}." for note in END_NOTES.values()),
+                  "Run: " + run_summary(metrics)], width=int(110 * len(axes) ** 0.8))
     return save(fig, out)

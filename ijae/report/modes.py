@@ -1,11 +1,13 @@
-"""Mode-seeking against mass-covering, measured (issue 13): precision, recall and class coverage
+"""Mode-seeking against mass-covering, measured: precision, recall, modes covered and the mode KL
 against λ for λ-IJAE and its explicit ablations λ-IJAE-L1 / -L2, the other models as horizontal
 reference lines; a column of panels per dataset, a row per measure.
 
 The theory (the paper's Figure 1): small λ is mode-seeking (reverse KL: precise samples, missed
-modes), large λ mass-covering (forward KL: every mode, blurrier samples), so recall should rise
-and precision fall with λ. Class coverage (digits backend) is the share of classes that receive
-at least 1 % of the samples. Points are means over seeds (bars: std where there are several).
+modes), large λ mass-covering (forward KL: every mode, blurrier samples), so recall and the modes
+covered should rise, and precision and the mode KL fall, with λ. Modes (digits backend): the 10
+classes of digits (covered: at least 1 % of the samples; KL to the test split's histogram), the
+1,000 channel triples of stacked digits (covered: at least 1 sample; KL to uniform). Points are
+means over seeds, bars their standard deviation (ddof 1) where there are several.
 
 Pure: pandas and matplotlib on the metric records (metrics.csv) alone, no torch, no registry.
 """
@@ -20,15 +22,18 @@ import pandas as pd
 from ijae import UserError
 from ijae.contract import atomic_write_bytes, atomic_write_text
 from ijae.metrics.keys import (KEY_BACKEND, KEY_DATASET, KEY_IMPLEMENTATION, KEY_LABEL,
-                               KEY_LAMBDA, KEY_METRIC_CLASSES_COVERED, KEY_METRIC_PRECISION,
-                               KEY_METRIC_RECALL, KEY_MODEL, KEY_N_CLASSES, KEY_PRC_NEIGHBORHOOD,
+                               KEY_LAMBDA, KEY_METRIC_MODE_KL, KEY_METRIC_MODES_COVERED,
+                               KEY_METRIC_PRECISION, KEY_METRIC_RECALL, KEY_MODEL,
+                               KEY_MODES_COVERED_RULE, KEY_N_MODES, KEY_PRC_NEIGHBORHOOD,
                                KEY_SEED, KEY_VARIANT)
-from ijae.report.records import SUFFIX, read_metrics, variant_name
+from ijae.report.records import END_NOTES, SUFFIX, read_metrics, variant_name
 
-COVERAGE = "class_coverage"    # classes covered / classes: on the [0, 1] axis of the others
+COVERAGE = "modes_covered_share"   # modes covered / modes: on the [0, 1] axis of the others
 MEASURES = {KEY_METRIC_PRECISION: "precision ↑ (share of samples on the data manifold)",
             KEY_METRIC_RECALL: "recall ↑ (share of real images the samples cover)",
-            COVERAGE: "class coverage ↑ (classes with ≥ 1 % of the samples)"}
+            COVERAGE: "modes covered ↑ (share of the modes)",
+            KEY_METRIC_MODE_KL: "mode KL ↓ (nats, to the reference)"}
+SHARES = (KEY_METRIC_PRECISION, KEY_METRIC_RECALL, COVERAGE)   # drawn on [0, 1]
 REQUIRED = (KEY_DATASET, KEY_MODEL, KEY_VARIANT, KEY_LAMBDA, KEY_SEED, KEY_LABEL,
             KEY_METRIC_PRECISION, KEY_METRIC_RECALL)
 POINT_COLUMNS = ("dataset", "method", "variant", "lambda", "measure", "mean", "std", "n_seeds")
@@ -46,15 +51,17 @@ def _method(row) -> str:
 
 def points(metrics: pd.DataFrame) -> pd.DataFrame:
     """One row per (dataset, method, λ, measure): mean and std over seeds (POINT_COLUMNS).
-    Baselines have no λ (NaN); class coverage only where the records carry it."""
+    Baselines have no λ (NaN); modes covered and mode KL only where the records carry them."""
     metrics = metrics.copy()
     metrics["method"] = metrics.apply(_method, axis=1)
     metrics[KEY_VARIANT] = metrics[KEY_VARIANT].where(metrics[KEY_MODEL] == "ijae")
     metrics[KEY_LAMBDA] = metrics[KEY_LAMBDA].where(metrics[KEY_MODEL] == "ijae")
-    if KEY_METRIC_CLASSES_COVERED in metrics.columns and KEY_N_CLASSES in metrics.columns:
-        metrics[COVERAGE] = metrics[KEY_METRIC_CLASSES_COVERED] / metrics[KEY_N_CLASSES]
+    if KEY_METRIC_MODES_COVERED in metrics.columns and KEY_N_MODES in metrics.columns:
+        metrics[COVERAGE] = metrics[KEY_METRIC_MODES_COVERED] / metrics[KEY_N_MODES]
     else:
         metrics[COVERAGE] = np.nan
+    if KEY_METRIC_MODE_KL not in metrics.columns:
+        metrics[KEY_METRIC_MODE_KL] = np.nan
     long = metrics.melt(id_vars=[KEY_DATASET, "method", KEY_VARIANT, KEY_LAMBDA, KEY_SEED],
                         value_vars=list(MEASURES), var_name="measure").dropna(subset=["value"])
     keys = [KEY_DATASET, "method", KEY_VARIANT, KEY_LAMBDA, "measure"]
@@ -91,6 +98,16 @@ def trend_sentences(table: pd.DataFrame) -> list[str]:
     return lines
 
 
+def _panel_title(records: pd.DataFrame, dataset: str) -> str:
+    """The dataset, its features, its modes and when one counts as covered (from the records)."""
+    title = f"{dataset} ({records[KEY_BACKEND].iloc[0]} features)"
+    if KEY_N_MODES in records.columns and records[KEY_N_MODES].notna().any():
+        title += f"\n{int(records[KEY_N_MODES].dropna().iloc[0])} modes"
+        if KEY_MODES_COVERED_RULE in records.columns and records[KEY_MODES_COVERED_RULE].notna().any():
+            title += f", covered with {records[KEY_MODES_COVERED_RULE].dropna().iloc[0]}"
+    return title
+
+
 def plot(metrics_csv: str | Path, out_dir: str | Path) -> Path:
     """Write OUT_DIR/modes.png, modes.pdf and modes.csv (the plotted points); returns the PNG."""
     import matplotlib
@@ -115,7 +132,7 @@ def plot(metrics_csv: str | Path, out_dir: str | Path) -> Path:
         for row, measure in enumerate(measures):
             ax = axes[row, col]
             part = table[(table["dataset"] == dataset) & (table["measure"] == measure)]
-            if part.empty:   # e.g. class coverage off the digits backend
+            if part.empty:   # e.g. modes off the digits backend
                 ax.set_axis_off()
                 continue
             for method, line in part.groupby("method", sort=False):
@@ -126,11 +143,14 @@ def plot(metrics_csv: str | Path, out_dir: str | Path) -> Path:
                 else:                               # a baseline: one value, a reference line
                     ax.axhline(line["mean"].iloc[0], ls="--", lw=1, color=colours[method],
                                label=method)
-            ax.set_ylim(-0.03, 1.03)
+            if measure in SHARES:
+                ax.set_ylim(-0.03, 1.03)
+            else:
+                ax.set_ylim(bottom=0)
             ax.grid(alpha=0.3)
             if row == 0:
-                backend = metrics.loc[metrics[KEY_DATASET] == dataset, KEY_BACKEND].iloc[0]
-                ax.set_title(f"{dataset} ({backend} features)")
+                ax.set_title(_panel_title(metrics[metrics[KEY_DATASET] == dataset], dataset),
+                             fontsize=9)
             if row not in labelled_rows:
                 labelled_rows.add(row)
                 ax.set_ylabel(MEASURES[measure].split(" (")[0], fontsize=9)
@@ -138,8 +158,10 @@ def plot(metrics_csv: str | Path, out_dir: str | Path) -> Path:
                 ax.set_xlabel("λ (small: mode-seeking, large: mass-covering)")
     k = metrics[KEY_PRC_NEIGHBORHOOD].dropna().unique() \
         if KEY_PRC_NEIGHBORHOOD in metrics.columns else []
-    fig.suptitle("Precision, recall and class coverage against λ (dashed: other models)\n"
-                 f"k-NN balls of k = {', '.join(f'{v:g}' for v in k) or '?'}", fontsize=10)
+    fig.suptitle("Precision, recall, modes covered and mode KL against λ (dashed: other models; "
+                 "bars: std over seeds)\n"
+                 f"precision / recall: k-NN balls of k = {', '.join(f'{v:g}' for v in k) or '?'}; "
+                 + "; ".join(END_NOTES.values()), fontsize=8)
     handles = {}
     for ax in axes.flat:
         for handle, label in zip(*ax.get_legend_handles_labels()):

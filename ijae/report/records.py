@@ -8,12 +8,15 @@ from pathlib import Path
 import pandas as pd
 
 from ijae import UserError
-from ijae.metrics.keys import (KEY_BACKEND, KEY_DATASET, KEY_IMPLEMENTATION, KEY_IS_STD_OVER,
-                               KEY_LABEL, KEY_LAMBDA, KEY_METRIC_FID, KEY_METRIC_IS_MEAN,
-                               KEY_METRIC_IS_STD, KEY_METRIC_RECON_MEAN, KEY_METRIC_RECON_STD,
-                               KEY_MODEL, KEY_RECON_STD_OVER, KEY_RUN, KEY_SEED, KEY_VARIANT,
-                               TABLE_KEYS)
-from ijae.metrics.keys import (KEY_METRIC_RECON_LABEL_AGREEMENT, KEY_ORIGINALS_ACCURACY,
+from ijae.metrics.keys import (KEY_BACKEND, KEY_DATASET, KEY_GIT_COMMIT, KEY_IMPLEMENTATION,
+                               KEY_IS_STD_OVER, KEY_LABEL, KEY_LAMBDA, KEY_METRIC_FID,
+                               KEY_METRIC_IS_MEAN, KEY_METRIC_IS_STD, KEY_METRIC_RECON_MEAN,
+                               KEY_METRIC_RECON_STD, KEY_MODEL, KEY_N_RECONSTRUCTIONS,
+                               KEY_N_SAMPLES, KEY_PROFILE, KEY_RECON_STD_OVER, KEY_RUN, KEY_SEED,
+                               KEY_VARIANT, TABLE_KEYS)
+from ijae.metrics.keys import (KEY_METRIC_MODE_KL, KEY_METRIC_MODES_COVERED, KEY_METRIC_PRECISION,
+                               KEY_METRIC_RECALL, KEY_METRIC_RECON_CHANNEL_AGREEMENT,
+                               KEY_METRIC_RECON_LABEL_AGREEMENT, KEY_ORIGINALS_ACCURACY,
                                KEY_RECON_LABEL_AGREEMENT_CHANCE)
 from ijae.report import provenance as prov
 
@@ -22,6 +25,10 @@ SUFFIX = {"port": " [port]", "port (from paper)": " [port from paper]"}  # by im
 VARIANT_NAMES = {"implicit": "λ-IJAE", "l1": "λ-IJAE-L1", "l2": "λ-IJAE-L2"}
 LABEL_AGREEMENT_KEYS = (KEY_METRIC_RECON_LABEL_AGREEMENT, KEY_RECON_LABEL_AGREEMENT_CHANCE,
                         KEY_ORIGINALS_ACCURACY)
+# digits-backend and precision / recall numbers a row over several seeds shows as their mean
+SEED_MEAN_KEYS = (*LABEL_AGREEMENT_KEYS, KEY_METRIC_RECON_CHANNEL_AGREEMENT,
+                  KEY_METRIC_MODES_COVERED, KEY_METRIC_MODE_KL, KEY_METRIC_PRECISION,
+                  KEY_METRIC_RECALL)
 METHOD = "method"        # the table's label column, made here from the record (method_label)
 N_SEEDS = "n_seeds"      # columns added by over_seeds
 SEEDS = "seeds"
@@ -65,6 +72,12 @@ def run_name(row) -> str:
     return "" if run is None or pd.isna(run) else Path(str(run)).name
 
 
+def seeds_text(seeds) -> str:
+    """How many seeds and which: "1 (seed 0)", "3 (seeds 0, 1, 2)" (a bare "0" reads as none)."""
+    ids = sorted(int(s) for s in seeds)
+    return f"{len(ids)} (seed{'s' if len(ids) > 1 else ''} {', '.join(map(str, ids))})"
+
+
 def over_seeds(metrics: pd.DataFrame) -> pd.DataFrame:
     """One row per method (METHOD_KEYS): with more than one seed, IS, FID and reconstruction
     are the mean of the seeds' scores and each ± is their standard deviation over seeds
@@ -76,7 +89,7 @@ def over_seeds(metrics: pd.DataFrame) -> pd.DataFrame:
     for _, part in metrics.groupby(list(METHOD_KEYS), dropna=False, sort=False):
         first = part.iloc[0].copy()
         first[N_SEEDS] = len(part)
-        first[SEEDS] = ", ".join(str(int(s)) for s in sorted(part[KEY_SEED]))
+        first[SEEDS] = seeds_text(part[KEY_SEED])
         first[RUNS] = ", ".join(filter(None, (run_name(r) for _, r in part.iterrows())))
         first[FID_STD] = float("nan")
         if prov.PROVENANCE in part.columns:   # fresh / cached, per seed where they differ
@@ -90,13 +103,42 @@ def over_seeds(metrics: pd.DataFrame) -> pd.DataFrame:
             first[KEY_METRIC_FID] = part[KEY_METRIC_FID].mean()
             first[FID_STD] = part[KEY_METRIC_FID].std(ddof=1)
             first[KEY_IS_STD_OVER] = first[KEY_RECON_STD_OVER] = over
-            for key in LABEL_AGREEMENT_KEYS:   # digits backend: means over seeds
+            for key in SEED_MEAN_KEYS:   # means over seeds
                 if key in part.columns:
                     first[key] = part[key].mean()
         rows.append(first)
     table = pd.DataFrame(rows).reset_index(drop=True)
     table[METHOD] = table.apply(method_label, axis=1)
     return table
+
+
+def run_summary(metrics: pd.DataFrame) -> str:
+    """What was run, in one line: profile, backend, samples, seeds, commit (from the records)."""
+    def values(key, fmt=str):
+        if key not in metrics:
+            return "?"
+        return ", ".join(sorted({fmt(v) for v in metrics[key].dropna()})) or "?"
+
+    return (f"profile {values(KEY_PROFILE)}; backend {values(KEY_BACKEND)}; "
+            f"{values(KEY_N_SAMPLES, lambda v: str(int(v)))} samples, "
+            f"{values(KEY_N_RECONSTRUCTIONS, lambda v: str(int(v)))} reconstructions per run; "
+            f"seeds {values(KEY_SEED, lambda v: str(int(v)))}; "
+            f"commit {values(KEY_GIT_COMMIT, lambda v: str(v)[:10])}")
+
+
+# what λ-IJAE is at the ends of the λ axis (docs/paper-notes.md section 1), for every table and
+# figure that shows those points
+END_NOTES = {0.0: "λ = 0: the encoder gets no gradient (its reconstructions are an untrained "
+                  "encoder's: weights at their initialisation); G is a pure GAN generator",
+             1.0: "λ = 1: G gets no gradient from D_ψ (a pure implicit autoencoder; samples are "
+                  "G(z) of prior z)"}
+
+
+def end_note(lam) -> str:
+    """The note of a λ-IJAE point at λ = 0 or 1 ('' elsewhere, and for models without λ)."""
+    if lam is None or pd.isna(lam):
+        return ""
+    return next((note for end, note in END_NOTES.items() if abs(float(lam) - end) < 1e-9), "")
 
 
 def paper_key(name: str) -> str:

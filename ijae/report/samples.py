@@ -1,7 +1,9 @@
 """Appendix C: per dataset, a grid with the originals on top and, for every model, a row of its
 samples and a row of its reconstructions of those originals, upscaled with nearest-neighbour so
-16-px images are readable, the model's name as the row label. Reads the runs' samples.npz and
-reconstructions.npz (and metrics.json for the label) with numpy only: no torch."""
+16-px images are readable, the model's name as the row label and, under each image, what the
+digits classifier reads in it (the record's ``labels_first_*``: a digit, or a stacked image's
+R, G, B digits; the originals' true labels). Reads the runs' samples.npz and reconstructions.npz
+(and metrics.json for the labels) with numpy only: no torch."""
 from __future__ import annotations
 
 import json
@@ -12,19 +14,25 @@ import numpy as np
 
 from ijae import UserError
 from ijae.contract import RECONSTRUCTIONS, SAMPLES, load_reconstructions, load_samples
+from ijae.metrics import keys as K
 from ijae.report.plotting import pyplot, save
 from ijae.report.records import variant_name
 
 MIN_PIXELS = 64   # each image is upscaled by an integer factor to at least this many pixels
 GAP = 2           # pixels between images, in the upscaled grid
+TEXT = 14         # pixels under each row for the images' labels, when the records have them
+
+
+def run_record(run: Path) -> dict:
+    record = run / "metrics.json"
+    return json.loads(record.read_text()) if record.is_file() else {}
 
 
 def run_label(run: Path) -> str:
     """The method's name from the run's metrics.json (label, and λ for λ-IJAE), else the folder."""
-    record = run / "metrics.json"
-    if not record.is_file():
+    r = run_record(run)
+    if not r:
         return run.name
-    r = json.loads(record.read_text())
     if r.get("model") == "ijae":
         return f"{variant_name(r.get('variant'))} (λ = {float(r['lambda']):g})"
     return str(r.get("label") or run.name)
@@ -35,39 +43,50 @@ def upscale(images: np.ndarray, factor: int) -> np.ndarray:
     return images.repeat(factor, axis=1).repeat(factor, axis=2)
 
 
-def grid_rows(runs: list[Path], n: int) -> list[tuple[str, np.ndarray]]:
-    """(row label, images [n, H, W, 3]) top to bottom: originals, then per run samples and
-    reconstructions (a run whose originals differ from the first run's gets its own row of them)."""
+def image_labels(record: dict, key: str, n: int) -> list[str]:
+    """The first ``n`` labels a record holds under ``key`` ([] when it has none)."""
+    return str(record.get(key) or "").split()[:n]
+
+
+def grid_rows(runs: list[Path], n: int) -> list[tuple[str, np.ndarray, list[str]]]:
+    """(row label, images [n, H, W, 3], the images' labels) top to bottom: originals, then per run
+    samples and reconstructions (a run whose originals differ from the first run's gets its own
+    row of them)."""
     rows, top = [], None
     for run in runs:
         for name in (SAMPLES, RECONSTRUCTIONS):
             if not (run / name).is_file():
                 raise UserError(f"{run / name} not found: export the run first (`ijae export {run}`)")
-        label = run_label(run)
+        label, record = run_label(run), run_record(run)
         samples = load_samples(run / SAMPLES)[:n]
         originals, recons = (a[:n] for a in load_reconstructions(run / RECONSTRUCTIONS))
+        truth = image_labels(record, K.KEY_LABELS_OF_ORIGINALS, n)
         if top is None:
             top = originals
-            rows.append(("originals (test split)", originals))
+            rows.append(("originals (test split)", originals, truth))
         elif originals.shape != top.shape or not np.array_equal(originals, top):
-            rows.append((f"{label}: originals", originals))
-        rows += [(f"{label}: samples", samples), (f"{label}: reconstructions", recons)]
+            rows.append((f"{label}: originals", originals, truth))
+        rows += [(f"{label}: samples", samples, image_labels(record, K.KEY_LABELS_OF_SAMPLES, n)),
+                 (f"{label}: reconstructions", recons,
+                  image_labels(record, K.KEY_LABELS_OF_RECONSTRUCTIONS, n))]
     return rows
 
 
-def canvas(rows: list[tuple[str, np.ndarray]], n: int) -> tuple[np.ndarray, int]:
-    """One uint8 image of the rows (white gaps), and the upscaled image size."""
-    size = max(r.shape[1] for _, r in rows)
-    if any(r.shape[1:3] != (size, size) for _, r in rows):
+def canvas(rows: list[tuple[str, np.ndarray, list[str]]], n: int) -> tuple[np.ndarray, int, int]:
+    """One uint8 image of the rows (white gaps, room for labels), the upscaled image size and the
+    height of a row."""
+    size = max(r.shape[1] for _, r, _ in rows)
+    if any(r.shape[1:3] != (size, size) for _, r, _ in rows):
         raise UserError("the runs of one grid have images of different sizes; grid one dataset at a time")
     factor = max(1, math.ceil(MIN_PIXELS / size))
     cell = size * factor
-    out = np.full((len(rows) * (cell + GAP), n * (cell + GAP), 3), 255, np.uint8)
-    for i, (_, images) in enumerate(rows):
+    row_height = cell + GAP + (TEXT if any(texts for _, _, texts in rows) else 0)
+    out = np.full((len(rows) * row_height, n * (cell + GAP), 3), 255, np.uint8)
+    for i, (_, images, _) in enumerate(rows):
         for j, image in enumerate(upscale(images, factor)):
-            y, x = i * (cell + GAP), j * (cell + GAP)
+            y, x = i * row_height, j * (cell + GAP)
             out[y:y + cell, x:x + cell] = image
-    return out, cell
+    return out, cell, row_height
 
 
 def samples_grid(runs: list[str | Path], out: str | Path, title: str = "", n: int = 10,
@@ -77,7 +96,7 @@ def samples_grid(runs: list[str | Path], out: str | Path, title: str = "", n: in
     if not runs:
         raise UserError("no run folder given for the samples grid")
     rows = grid_rows([Path(r) for r in runs], n)
-    image, cell = canvas(rows, n)
+    image, cell, row_height = canvas(rows, n)
     dpi, label_width = 100, 2.6
     plt = pyplot()
     h, w = image.shape[:2]
@@ -86,13 +105,20 @@ def samples_grid(runs: list[str | Path], out: str | Path, title: str = "", n: in
                        h / dpi / (h / dpi + 0.6)])
     ax.imshow(image, interpolation="nearest")
     ax.set_xticks([])
-    ax.set_yticks([(i + 0.5) * (cell + GAP) for i in range(len(rows))])
-    ax.set_yticklabels([label for label, _ in rows], fontsize=9)
+    ax.set_yticks([i * row_height + cell / 2 for i in range(len(rows))])
+    ax.set_yticklabels([label for label, _, _ in rows], fontsize=9)
+    for i, (_, _, texts) in enumerate(rows):
+        for j, text in enumerate(texts):
+            ax.text(j * (cell + GAP) + cell / 2, i * row_height + cell + GAP / 2, text,
+                    ha="center", va="top", fontsize=7, family="monospace")
     for side in ax.spines.values():
         side.set_visible(False)
     ax.tick_params(length=0)
     if title:
         ax.set_title(title, fontsize=10)
+    if any(texts for _, _, texts in rows):
+        note = " ".join(filter(None, [note, "Under each image: the digits classifier's label (stacked "
+                                      "digits: the R, G, B digits), the originals' true labels."]))
     if note:
         fig.text(0.01, -0.02, note, fontsize=7, ha="left", va="top")
     return save(fig, out, dpi=dpi)

@@ -16,11 +16,13 @@ from ijae.metrics.keys import (KEY_BACKEND, KEY_DATASET, KEY_GENERATION_METRIC,
                                KEY_METRIC_RECON_MEAN, KEY_METRIC_RECON_STD, KEY_MODEL,
                                KEY_N_RECONSTRUCTIONS, KEY_N_SAMPLES, KEY_PROFILE,
                                KEY_RECON_METRIC, KEY_RECON_STD_OVER, KEY_SEED, KEY_VARIANT)
-from ijae.metrics.keys import (KEY_METRIC_RECON_LABEL_AGREEMENT, KEY_ORIGINALS_ACCURACY,
+from ijae.metrics.keys import (KEY_METRIC_MODE_KL, KEY_METRIC_MODES_COVERED,
+                               KEY_METRIC_RECON_CHANNEL_AGREEMENT, KEY_METRIC_RECON_LABEL_AGREEMENT, KEY_MODE_KL_REFERENCE,
+                               KEY_MODES_COVERED_RULE, KEY_N_MODES, KEY_ORIGINALS_ACCURACY,
                                KEY_RECON_LABEL_AGREEMENT_CHANCE)
 from ijae.report import provenance as prov
-from ijae.report.records import (FID_STD, LABEL_AGREEMENT_KEYS, METHOD, N_SEEDS, RUNS, SEEDS,
-                                 our_key, over_seeds, paper_key, read_metrics)
+from ijae.report.records import (FID_STD, METHOD, N_SEEDS, RUNS, SEED_MEAN_KEYS, SEEDS, our_key,
+                                 over_seeds, paper_key, read_metrics)
 
 PAPER_IS, PAPER_LPIPS = "paper_is", "paper_lpips"   # the paper's value beside a row (as parsed)
 
@@ -113,11 +115,28 @@ def _span(values: pd.Series) -> str:
     return f"{low:.2f}" if round(low, 2) == round(high, 2) else f"{low:.2f}–{high:.2f} across rows"
 
 
+def has_modes(block: pd.DataFrame) -> bool:
+    return KEY_METRIC_MODES_COVERED in block.columns \
+        and bool(block[KEY_METRIC_MODES_COVERED].notna().any())
+
+
+def modes_sentence(block: pd.DataFrame) -> str:
+    """The modes columns in words: how many modes, when one counts as covered, KL to what."""
+    first = block[block[KEY_METRIC_MODES_COVERED].notna()].iloc[0]
+    return (f"Modes: the digits classifier's label of each sample, {int(first[KEY_N_MODES])} "
+            f"modes; covered: {first[KEY_MODES_COVERED_RULE]}; mode KL: KL(sample modes ‖ "
+            f"{first[KEY_MODE_KL_REFERENCE]}) in nats (means over seeds).")
+
+
 def agreement_sentence(block: pd.DataFrame) -> str:
     """The label-agreement column in words, with its chance and its ceiling."""
     rows = block[block[KEY_METRIC_RECON_LABEL_AGREEMENT].notna()]
-    return ("Label agreement: the share of test digits whose reconstruction the digits "
-            "classifier labels as the original (mean over seeds); chance, each original against "
+    stacked = KEY_METRIC_RECON_CHANNEL_AGREEMENT in rows.columns \
+        and rows[KEY_METRIC_RECON_CHANNEL_AGREEMENT].notna().any()
+    what = ("test images whose reconstruction keeps all three digits (the classifier, channel by "
+            "channel)" if stacked else
+            "test digits whose reconstruction the digits classifier labels as the original")
+    return (f"Label agreement: the share of {what} (mean over seeds); chance, each original against "
             f"another image's reconstruction: {_span(rows[KEY_RECON_LABEL_AGREEMENT_CHANCE])}; "
             "the classifier's accuracy on the originals, what a perfect reconstruction scores: "
             f"{_span(rows[KEY_ORIGINALS_ACCURACY])}.")
@@ -137,19 +156,25 @@ def table1_markdown(rows: pd.DataFrame, paper: pd.DataFrame | None, profile: str
                   f"`{first[KEY_RECON_METRIC]}`. FID against the {dataset} train split. "
                   + uncertainty_sentence(block)
                   + (" " + prov.LEGEND if shown else ""), ""]
-        agree = has_agreement(block)
+        agree, modes = has_agreement(block), has_modes(block)
         if agree:
             lines[-1:-1] = ["", agreement_sentence(block)]
+        if modes:
+            lines[-1:-1] = ["", modes_sentence(block)]
         head = ("| method | implementation | dataset | IS ↑ | FID ↓ | reconstruction ↓ | "
                 + ("label agreement ↑ | " if agree else "")
+                + ("modes covered ↑ | mode KL ↓ | " if modes else "")
                 + "metric | samples | reconstructions | seeds | ± over |"
                 + (" source |" if shown else ""))
         lines += [head + (" paper IS ↑ | paper LPIPS ↓ |" if side else ""),
-                  "|" + " --- |" * (11 + agree + shown + 2 * side)]
+                  "|" + " --- |" * (11 + agree + 2 * modes + shown + 2 * side)]
         for _, r in block.iterrows():
             fid = "—" if pd.isna(r[KEY_METRIC_FID]) else _pm(r[KEY_METRIC_FID], r[FID_STD])
             agreement = (_pm(r[KEY_METRIC_RECON_LABEL_AGREEMENT], float("nan"), 3) + " | ") \
                 if agree else ""
+            if modes:
+                agreement += (f"{r[KEY_METRIC_MODES_COVERED]:.4g} / {int(r[KEY_N_MODES])} | "
+                              f"{_pm(r[KEY_METRIC_MODE_KL], float('nan'), 3)} | ")
             line = (f"| {r[METHOD]} | {r[KEY_IMPLEMENTATION]} | {dataset} | "
                     f"{_pm(r[KEY_METRIC_IS_MEAN], r[KEY_METRIC_IS_STD])} | {fid} | "
                     f"{_pm(r[KEY_METRIC_RECON_MEAN], r[KEY_METRIC_RECON_STD], 3)} | {agreement}"
@@ -158,7 +183,8 @@ def table1_markdown(rows: pd.DataFrame, paper: pd.DataFrame | None, profile: str
                     + (f" {r[prov.PROVENANCE]} |" if shown else ""))
             lines.append(line + (f" {r[PAPER_IS]} | {r[PAPER_LPIPS]} |" if side else ""))
         for _, p in (paper_only if side else pd.DataFrame()).iterrows():
-            lines.append(f"| {p['method']} (paper only; not run here) |" + " — |" * (10 + agree + shown)
+            lines.append(f"| {p['method']} (paper only; not run here) |"
+                         + " — |" * (10 + agree + 2 * modes + shown)
                          + f" {_pm(p['is_mean'], p['is_std'])} | {_pm(p['lpips_mean'], p['lpips_std'])} |")
         lines.append("")
     lines += [f"- {note}" for note in notes] + ([""] if notes else [])
@@ -208,8 +234,8 @@ def availability_notes(records: list[dict], rows: pd.DataFrame) -> list[str]:
 def write_table1(metrics_csv: str | Path, out_dir: str | Path, paper_csv: str | Path | None = None,
                  lam: float = 0.3, profile: str | None = None, notes: list[str] = (),
                  availability: str | Path | None = None,
-                 work: str | Path | None = None) -> pd.DataFrame:
-    """table1.csv, table1.md and table1.tex in ``out_dir`` from a metrics table;
+                 work: str | Path | None = None, name: str = "table1") -> pd.DataFrame:
+    """``name``.csv, .md and .tex (default table1.*) in ``out_dir`` from a metrics table;
     ``availability``: the record of ``ijae checkout``, whose unavailable models are named under
     the table; ``work``: the work folder whose runs make a row fresh (default: ijae.work_dir())."""
     from ijae.report.latex import table1_latex
@@ -222,8 +248,8 @@ def write_table1(metrics_csv: str | Path, out_dir: str | Path, paper_csv: str | 
         notes = [*availability_notes(avail.read(availability), rows), *notes]
     paper = pd.read_csv(paper_csv) if paper_csv else None
     profile = profile or ", ".join(sorted(set(rows.get(KEY_PROFILE, pd.Series(["?"])).astype(str))))
-    columns = [*TABLE1_COLUMNS, *(c for c in LABEL_AGREEMENT_KEYS if c in rows.columns)]
-    atomic_write_text(out / "table1.csv", rows[columns].to_csv(index=False))
-    atomic_write_text(out / "table1.md", table1_markdown(rows, paper, profile, list(notes)))
-    atomic_write_text(out / "table1.tex", table1_latex(rows, paper, profile))
+    columns = [*TABLE1_COLUMNS, *(c for c in SEED_MEAN_KEYS if c in rows.columns)]
+    atomic_write_text(out / f"{name}.csv", rows[columns].to_csv(index=False))
+    atomic_write_text(out / f"{name}.md", table1_markdown(rows, paper, profile, list(notes)))
+    atomic_write_text(out / f"{name}.tex", table1_latex(rows, paper, profile))
     return rows

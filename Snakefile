@@ -2,13 +2,16 @@
 
     snakemake --cores 8 table1      # λ-IJAE at the table's λ and the baselines, scored, tabulated
     snakemake --cores 8 pareto      # λ-IJAE and its L1 / L2 ablations across λ (+ the baselines)
+    snakemake --cores 8 claims      # the paper's claims decided over the seeded λ sweeps
+    snakemake --cores 8 sweep       # pareto, claims, the modes figure and table1_all
     snakemake --cores 8 figure1     # the 1-D divergence comparison (Appendix B)
     snakemake --cores 8 all
 
 Every job calls the `ijae` command line; the profile (config/workflow.yaml) picks
 config/default.yaml (offline CPU, digits) or config/paper.yaml (GPU, CIFAR-10). Reading order:
 rules/common.smk (paths, the run-id grammar, which runs make which table), rules/runs.smk
-(checkout, train, export, evaluate), rules/tables.smk (collect, Table 1, Pareto plot),
+(checkout, train, export, evaluate), rules/tables.smk (collect, Table 1, claims), rules/figures.smk
+(Figures 2-3, the modes figure, sample grids),
 rules/figure1.smk. Parsing imports nothing heavy and touches nothing: upstream code is fetched
 by the checkout job.
 """
@@ -32,7 +35,9 @@ rule all:
     input:
         rules.table.output,
         rules.pareto_plot.output,
-        rules.modes_plot.output,   # precision, recall, class coverage against λ (issue 13)
+        rules.modes_plot.output,   # precision, recall, modes covered, mode KL against λ
+        rules.claims.output,       # a verdict per claim, with its interval over seeds
+        rules.table_all.output,    # Table 1's layout over every dataset and seed
         rules.samples.input,       # Appendix C's sample / reconstruction grids, per dataset
         expand(rules.collect.output[0], table="metrics"),
         rules.toy.output,
@@ -46,6 +51,14 @@ rule table1:
 rule pareto:
     input:
         rules.pareto_plot.output,
+
+
+rule sweep:
+    input:
+        rules.pareto_plot.output,
+        rules.modes_plot.output,
+        rules.claims.output,
+        rules.table_all.output,
 
 
 rule figure1:

@@ -38,7 +38,13 @@ LOGS = f"{WORK}/logs/{PROFILE}"
 PAPER_TABLE1 = "inputs/paper_table1.csv"   # the paper's Table 1, as printed (an input)
 LAM = config["table1"]["lambda"]
 DATASETS = config["datasets"] or config["profiles"][PROFILE]["datasets"]
-SEEDS = config["seeds"] or config["profiles"][PROFILE]["seeds"]
+# Table 1's blocks (the main job, within its budget); every dataset's runs are in metrics.csv,
+# the figures, the claims and table1_all (every dataset, Table 1's λ over the sweep seeds)
+TABLE1_DATASETS = config["datasets"] or config["profiles"][PROFILE].get("table1_datasets") or DATASETS
+SEEDS = config["seeds"] or config["profiles"][PROFILE]["seeds"]   # Table 1 and the baselines
+# the λ sweeps (Figures 2-3, the modes figure, the claims): seeds of their own, so each claim
+# gets an interval over seeds while Table 1 may stay within its budget on one
+SWEEP_SEEDS = config["sweep_seeds"] or config["profiles"][PROFILE]["sweep_seeds"]
 BASELINES = {d: config["table1"]["models"].get(d, []) for d in DATASETS}
 ALL_BASELINES = list(dict.fromkeys(m for d in DATASETS for m in BASELINES[d]))
 TRAIN_SET = config.get("set", [])
@@ -103,25 +109,32 @@ def run_settings(wildcards):
             "args": train_args(wildcards)}
 
 
+def sweep_lambdas(variant):
+    """The λ grid of one variant. At λ = 0 the likelihood term has weight 0, so every variant is
+    the same GAN (and its encoder gets no gradient): λ = 0 is run once, as λ-IJAE."""
+    return [lam for lam in config["pareto"]["lambdas"] if variant == "implicit" or lam > 0]
+
+
 def runs_of(dataset, table):
-    """λ-IJAE's run folders of one table on ``dataset``: metrics_table1 (Table 1's λ) or
-    metrics (the λ grid and ablations as well)."""
+    """λ-IJAE's run folders of one table on ``dataset``: metrics_table1 (Table 1's λ, Table 1's
+    seeds) or metrics (the λ grid and ablations as well, over the sweep seeds)."""
     table1 = [run_id("ijae", s, "implicit", LAM) for s in SEEDS]
     grid = [run_id("ijae", s, v, lam) for v in config["pareto"]["variants"]
-            for lam in config["pareto"]["lambdas"] for s in SEEDS]
+            for lam in sweep_lambdas(v) for s in SWEEP_SEEDS]
     ids = table1 if table == "metrics_table1" else list(dict.fromkeys(table1 + grid))
     return [f"{RUNS}/{dataset}/{r}" for r in ids]
 
 
-IJAE_RUNS = {t: [r for d in DATASETS for r in runs_of(d, t)] for t in ("metrics_table1", "metrics")}
+TABLE_DATASETS = {"metrics_table1": TABLE1_DATASETS, "metrics": DATASETS}
+IJAE_RUNS = {t: [r for d in TABLE_DATASETS[t] for r in runs_of(d, t)] for t in TABLE_DATASETS}
 
 
 def baseline_runs(wildcards):
-    """The baselines' run folders, per dataset: those of the models the checkout job found
-    runnable here (a checkpoint, so the plan waits for it; an offline machine leaves the others
-    out)."""
+    """The baselines' run folders of table ``wildcards.table``, per dataset: those of the models
+    the checkout job found runnable here (a checkpoint, so the plan waits for it; an offline
+    machine leaves the others out)."""
     from ijae import availability
 
     runnable = set(availability.available(checkpoints.checkout.get().output[0]))
-    return [f"{RUNS}/{d}/{run_id(m, s)}" for d in DATASETS for m in BASELINES[d] if m in runnable
-            for s in SEEDS]
+    return [f"{RUNS}/{d}/{run_id(m, s)}" for d in TABLE_DATASETS[wildcards.table]
+            for m in BASELINES[d] if m in runnable for s in SEEDS]

@@ -1,6 +1,6 @@
 # Figures 2 and 3 with the Pareto claim computed, and Appendix C's sample grids. Figures 2-3 are
 # a pure function of metrics.csv; the grids read the runs' exported images in the work folder.
-# modes.png (issue 13) is precision, recall and class coverage against λ, from metrics.csv too.
+# modes.png is precision, recall, modes covered and the mode KL against λ, from metrics.csv too.
 # Targets: pareto (Figures 2-3), samples (every dataset's grid: trains what is missing) and
 # figures (every table and figure from the cache alone: never plans a train/export/evaluate job).
 report: "../report/workflow.rst"
@@ -32,7 +32,7 @@ rule pareto_plot:
 
 
 rule modes_plot:
-    # issue 13: mode-seeking against mass-covering: precision, recall, class coverage against λ
+    # mode-seeking against mass-covering: precision, recall, modes covered, mode KL against λ
     input:
         expand(rules.collect.output[0], table="metrics"),
     output:
@@ -81,6 +81,8 @@ rule figures:
     input:
         rules.table.output,
         rules.pareto_plot.output,
+        rules.claims.output,
+        rules.table_all.output,
         # records collected before precision / recall existed cannot draw it (ijae evaluate again);
         # input functions: the files are looked at only when this target is planned, not at parse
         lambda wc: rules.modes_plot.output if records_have(rules.pareto_plot.input[0], MODES_COLUMNS) else [],

@@ -1,5 +1,6 @@
 # Tables from the runs' metric records: collect them into one CSV (the per-run records, in the
-# report), then Table 1 as markdown, CSV and LaTeX (pure functions of the records, ijae/report/).
+# report), then Table 1 as markdown, CSV and LaTeX, and the claims with their verdicts (pure
+# functions of the records, ijae/report/).
 # The figures are in figures.smk, included at the end.
 
 
@@ -46,6 +47,53 @@ rule table:
         "IJAE_WORK={params.work:q} ijae table1 {input.metrics:q} --paper {input.paper:q} "
         "--availability-if-present {params.available:q} --lam {params.lam} "
         "--profile {params.profile:q} --out {params.out:q} 2> {log:q}"
+
+
+rule table_all:
+    # Table 1's layout over every dataset of the profile and every run of metrics.csv: λ-IJAE at
+    # Table 1's λ over the sweep seeds, the baselines (what the figures show as reference)
+    input:
+        metrics=expand(rules.collect.output[0], table="metrics"),
+        paper=PAPER_TABLE1,
+    output:
+        md=report(f"{RESULTS}/table1_all.md", caption="../report/table1.rst", category="Table 1"),
+        csv=f"{RESULTS}/table1_all.csv",
+        tex=f"{RESULTS}/table1_all.tex",
+    log:
+        f"{LOGS}/table1_all.log",
+    params:
+        out=lambda wc, output: os.path.dirname(output.md),
+        lam=LAM,
+        profile=PROFILE,
+        available=rules.checkout.output[0],
+        provenance=lambda wc, input: provenance(input.metrics[0]),
+        work=WORK,
+    conda:
+        "../envs/ijae.yaml"
+    shell:
+        "IJAE_WORK={params.work:q} ijae table1 {input.metrics:q} --paper {input.paper:q} "
+        "--availability-if-present {params.available:q} --lam {params.lam} "
+        "--profile {params.profile:q} --name table1_all --out {params.out:q} 2> {log:q}"
+
+
+rule claims:
+    # the paper's claims, each with an interval over the sweep seeds and a verdict
+    input:
+        expand(rules.collect.output[0], table="metrics"),
+    output:
+        md=report(f"{RESULTS}/claims.md", caption="../report/claims.rst", category="Claims"),
+        csv=report(f"{RESULTS}/claims.csv", caption="../report/claims.rst", category="Claims"),
+    log:
+        f"{LOGS}/claims.log",
+    params:
+        out=lambda wc, output: os.path.dirname(output.md),
+        confidence=config["claims"]["confidence"],
+        provenance=lambda wc, input: provenance(input[0]),
+    conda:
+        "../envs/ijae.yaml"
+    shell:
+        # stdout: one line per claim and dataset, its verdict and interval
+        "ijae claims {input:q} --out {params.out:q} --confidence {params.confidence} > {log:q} 2>&1"
 
 
 include: "reporting.smk"

@@ -123,6 +123,7 @@ def test_slurm_profile_plans_gpu_requests_for_both_datasets_and_three_seeds(tmp_
 
 
 def test_default_profile_is_one_dataset_one_seed_and_packs_nothing(tmp_path):
+    """Table 1 (the main job): digits, one seed, no GPU resources."""
     result = snakemake("-n", "-p", "--forceall", "--cores", "8", "table1", "--config",
                        f"work={tmp_path / 'work'}")
     assert result.returncode == 0, (result.stdout + result.stderr)[-3000:]
@@ -131,16 +132,30 @@ def test_default_profile_is_one_dataset_one_seed_and_packs_nothing(tmp_path):
     assert "gpu=0" in trains[0]["resources"] and "gpu_slots=0" in trains[0]["resources"]
 
 
+def test_the_sweep_covers_both_datasets_three_seeds_and_both_ends_of_lambda(tmp_path):
+    """The claims' runs: λ-IJAE at λ 0 .. 1, its L1 / L2 ablations where a likelihood term
+    exists (λ > 0), over seeds 0-2, on digits and stacked digits."""
+    result = snakemake("-n", "--forceall", "--cores", "8", "sweep", "--config",
+                       f"work={tmp_path / 'work'}")
+    assert result.returncode == 0, (result.stdout + result.stderr)[-3000:]
+    runs = {tuple(kv.split("=")[1] for kv in j["wildcards"].split(", "))
+            for j in _jobs(result.stdout) if j["rule"] == "train"}
+    lambdas = {"implicit": ("0", "0.3", "0.6", "1"), "l1": ("0.3", "0.6", "1"), "l2": ("0.3", "0.6", "1")}
+    assert runs == {(d, f"ijae-{v}-lam{lam}-seed{s}") for d in ("digits", "stacked_digits")
+                    for v, lams in lambdas.items() for lam in lams for s in (0, 1, 2)}
+
+
 def test_typed_config_overrides(tmp_path):
     """--config values are YAML: a list of seeds and a partial table1 mapping (merged into the
     file's) reach the plan as numbers (Snakemake alone passes them as strings)."""
     result = snakemake("-n", "-p", "--forceall", "--cores", "8", "all", "--config",
-                       f"work={tmp_path / 'work'}", "seeds=[0,1]", "table1={lambda: 0.5}",
+                       f"work={tmp_path / 'work'}", "seeds=[0,1]", "sweep_seeds=[1,2]",
+                       "datasets=[digits]", "table1={lambda: 0.5}",
                        "pareto={lambdas: [0.5], variants: [l1]}")
     assert result.returncode == 0, (result.stdout + result.stderr)[-3000:]
     runs = {j["wildcards"] for j in _jobs(result.stdout) if j["rule"] == "train"}
-    assert runs == {f"dataset=digits, run=ijae-{v}-lam0.5-seed{s}" for v in ("implicit", "l1")
-                    for s in (0, 1)}
+    assert runs == {f"dataset=digits, run=ijae-{v}-lam0.5-seed{s}" for v, seeds in
+                    (("implicit", (0, 1)), ("l1", (1, 2))) for s in seeds}
     bad = snakemake("-n", "table1", "--config", "seeds=[0,x]")
     assert bad.returncode != 0 and "seeds" in bad.stdout + bad.stderr
 
@@ -178,18 +193,28 @@ def test_whole_dag_end_to_end(tmp_path):
     result = run_workflow(copy, "all")
     assert result.returncode == 0, (result.stdout + result.stderr)[-4000:]
     log = result.stdout + result.stderr
-    for rule in ("checkout", "train", "export", "evaluate", "collect", "table", "pareto_plot",
-                 "modes_plot", "samples_grid", "toy"):
+    for rule in ("checkout", "train", "export", "evaluate", "collect", "table", "table_all",
+                 "claims", "pareto_plot", "modes_plot", "samples_grid", "toy"):
         assert f"rule {rule}:" in log or f"checkpoint {rule}:" in log, rule
     out = copy / "out" / "default"
-    metrics = (out / "metrics.csv").read_text().splitlines()
-    assert len(metrics) == 1 + 3     # λ-IJAE at λ 0.3 and 0.7, and the VAE
+    metrics = pd.read_csv(out / "metrics.csv")
+    # per dataset: λ-IJAE at λ 0 and 0.3 over the sweep seeds 0 and 1, and the VAE (seed 0)
+    assert len(metrics) == 2 * (2 * 2 + 1)
+    assert set(metrics["dataset"]) == {"digits", "stacked_digits"}
+    stacked = metrics[metrics["dataset"] == "stacked_digits"]
+    assert set(stacked["n_modes"]) == {1000} and stacked["recon_channel_agreement"].notna().all()
     assert "| VAE" in (out / "table1.md").read_text()
-    for name in ("modes.png", "modes.pdf"):       # issue 13's figure, from the fresh records
+    everything = (out / "table1_all.md").read_text()
+    assert "## stacked_digits" in everything and "2 (seeds 0, 1)" in everything
+    for name in ("modes.png", "modes.pdf", "samples_stacked_digits.png"):
         assert (out / name).stat().st_size > 0, name
     modes = pd.read_csv(out / "modes.csv")
-    assert {"precision", "recall"} <= set(modes["measure"])
-    assert set(modes.dropna(subset=["lambda"])["lambda"]) == {0.3, 0.7}
+    assert {"precision", "recall", "modes_covered_share", "mode_kl"} <= set(modes["measure"])
+    assert set(modes.dropna(subset=["lambda"])["lambda"]) == {0.0, 0.3}
+    claims = pd.read_csv(out / "claims.csv")   # two seeds: every claim gets an interval
+    assert set(claims["dataset"]) == {"digits", "stacked_digits"}
+    assert claims.loc[claims["measure"] == "is_mean", "effect_low"].notna().all()
+    assert "untrained encoder" in (out / "pareto_fronts.csv").read_text()
     assert (copy / "out" / "figure1" / "figure1.png").stat().st_size > 0
     report = run_workflow(copy, "all", flags=("--report", str(tmp_path / "report.html")))
     assert report.returncode == 0, (report.stdout + report.stderr)[-4000:]
@@ -243,7 +268,8 @@ def test_a_quote_in_an_upstream_source_runs_nothing(tmp_path):
     marker = tmp_path / "PWNED"
     source = f"/nonexistent'; touch {marker}; echo '"
     result = run_workflow(copy, str(copy / "work" / "available.json"),
-                          config=["table1={models: {digits: [age]}}"], env={"IJAE_SOURCE_AGE": source})
+                          config=["datasets=[digits]", "table1={models: {digits: [age]}}"],
+                          env={"IJAE_SOURCE_AGE": source})
     assert result.returncode == 0, (result.stdout + result.stderr)[-3000:]
     assert not marker.exists()
     records = json.loads((copy / "work" / "available.json").read_text())

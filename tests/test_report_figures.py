@@ -117,3 +117,32 @@ def test_samples_grid_upscales_and_labels_every_run(tmp_path):
     assert up[0, :, :, 0].tolist() == [[0, 0, 1, 1], [0, 0, 1, 1], [2, 2, 3, 3], [2, 2, 3, 3]]
     png = samples.samples_grid(runs, tmp_path / "grid.png", title="digits")
     assert png.is_file() and (tmp_path / "grid.pdf").is_file()
+
+
+def test_stacked_images_get_their_channels_beside_them_in_order(tmp_path):
+    """A stacked-digits cell: the image, then its R, G, B channels top to bottom in grey, each a
+    third of its height (a strip in another channel order, or in colour, fails here)."""
+    image = np.zeros((1, 16, 16, 3), np.uint8)
+    image[..., 0], image[..., 1], image[..., 2] = 10, 20, 30
+    rows = [("originals", image, [])]
+    plain, cell, _ = samples.canvas(rows, 1)
+    assert cell == 64 and plain.shape[1] == 64 + samples.GAP
+    out, cell, height = samples.canvas(rows, 1, channels=True)
+    side = 16 * 6                                  # 4x rounded up to a multiple of 3
+    assert height == side + samples.GAP and cell == side + samples.GAP + side // 3
+    assert (out[:side, :side] == image[0, 0, 0]).all()                 # the image itself
+    strip = out[:side, side + samples.GAP:cell]
+    assert strip.shape == (side, side // 3, 3)
+    for k, value in enumerate((10, 20, 30)):
+        tile = strip[k * side // 3:(k + 1) * side // 3]
+        assert (tile == value).all(), k                                  # grey: R = G = B
+    run = tmp_path / "run"
+    run.mkdir()
+    save_samples(run / "samples.npz", np.repeat(image, 4, axis=0))
+    save_reconstructions(run / "reconstructions.npz", np.repeat(image, 4, axis=0),
+                         np.repeat(image, 4, axis=0))
+    assert not samples.has_channel_digits([run])
+    (run / "metrics.json").write_text(json.dumps({"dataset": "stacked_digits", "model": "vae",
+                                                  "label": "VAE"}))
+    assert samples.has_channel_digits([run])
+    assert samples.samples_grid([run], tmp_path / "grid.png", n=4).is_file()

@@ -161,6 +161,8 @@ def load_classifier(path: str | Path) -> tuple[DigitsNet, dict]:
 class DigitsFeatureExtractor(FeatureExtractorBase):
     """torch-fidelity feature extractor over uint8 [N, 3, H, W]: 'logits' and 'penultimate'."""
 
+    NAME = "digits"   # its torch-fidelity name and reference cache: NAME-<size>px-<recipe hash>
+
     def __init__(self, name, features_list, feature_extractor_weights_path=None, **kwargs):
         super().__init__(name, features_list)
         self.net, self.meta = load_classifier(feature_extractor_weights_path)
@@ -189,31 +191,34 @@ class DigitsFeatureExtractor(FeatureExtractorBase):
         return torch.zeros(1, 3, 16, 16, dtype=torch.uint8)
 
 
-def extractor_name(image_size: int) -> str:
-    """Register (once) and return the torch-fidelity name of this size's classifier."""
+def extractor_name(image_size: int, extractor: type[FeatureExtractorBase] = DigitsFeatureExtractor) -> str:
+    """Register (once) and return the torch-fidelity name of this size's ``extractor``."""
     from torch_fidelity.registry import FEATURE_EXTRACTORS_REGISTRY, register_feature_extractor
 
-    name = f"digits-{image_size}px-{recipe_hash()}"
+    name = f"{extractor.NAME}-{image_size}px-{recipe_hash()}"
     if name not in FEATURE_EXTRACTORS_REGISTRY:
-        register_feature_extractor(name, DigitsFeatureExtractor)
+        register_feature_extractor(name, extractor)
     return name
 
 
 def generation_metrics(samples: np.ndarray, reference: np.ndarray | None, *, cache_dir: str | Path,
                        splits: int = 10, device: str = "cpu", batch_size: int = 64,
-                       verbose: bool = True, **options) -> dict:
+                       verbose: bool = True,
+                       extractor: type[FeatureExtractorBase] = DigitsFeatureExtractor,
+                       is_layer: str = "logits", **options) -> dict:
     """IS (logits; mean, std over splits) of ``samples``; FID, KID and precision / recall
-    (penultimate) to ``reference``; ``options``: fidelity.REFERENCE_OPTIONS."""
+    (penultimate) to ``reference``, all on ``extractor``'s features (the classifier of the
+    samples' size); ``options``: fidelity.REFERENCE_OPTIONS."""
     size = int(samples.shape[1])
     path = classifier_path(size, cache_dir)
     with threads(1 if device == "cpu" else torch.get_num_threads()):  # see threads
         out = fidelity.generation_metrics(
-            samples, reference, feature_extractor=extractor_name(size), weights_path=path,
-            reference_name=f"ijae-digits-{size}px-train", cache_dir=cache_dir,
-            feature_layer=FEATURE_LAYER, splits=splits, device=device, batch_size=batch_size,
-            verbose=verbose, **options)
+            samples, reference, feature_extractor=extractor_name(size, extractor),
+            weights_path=path, reference_name=f"ijae-{extractor.NAME}-{size}px-train",
+            cache_dir=cache_dir, feature_layer=FEATURE_LAYER, splits=splits, device=device,
+            batch_size=batch_size, verbose=verbose, **options)
     meta = load_classifier(path)[1]
-    out.update(is_layer="logits", digits_classifier_test_accuracy=meta["test_accuracy"])
+    out.update(is_layer=is_layer, digits_classifier_test_accuracy=meta["test_accuracy"])
     return out
 
 

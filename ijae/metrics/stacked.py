@@ -21,10 +21,9 @@ from pathlib import Path
 
 import numpy as np
 import torch
-from torch_fidelity import FeatureExtractorBase
 
 from ijae.data import DIGIT_CLASSES, STACKED_CHANNELS, decode_modes, encode_modes
-from ijae.metrics import digits, fidelity
+from ijae.metrics import digits
 
 N_MODES = DIGIT_CLASSES ** STACKED_CHANNELS
 GENERATION_METRIC = ("digits-classifier score over the 1,000 stacked modes (IS formula on the "
@@ -48,14 +47,12 @@ def _channels_as_digits(x: torch.Tensor) -> torch.Tensor:
     return x.reshape(-1, 1, *x.shape[2:]).expand(-1, 3, -1, -1)
 
 
-class StackedDigitsFeatureExtractor(FeatureExtractorBase):
+class StackedDigitsFeatureExtractor(digits.DigitsFeatureExtractor):
     """torch-fidelity feature extractor over uint8 [N, 3, H, W] stacked images: 'logits' are the
     log-probabilities of the 1,000 modes (index 100 r + 10 g + b), 'penultimate' the three
-    channels' FID features side by side."""
+    channels' FID features side by side. The digits classifier, its layers and settings."""
 
-    def __init__(self, name, features_list, feature_extractor_weights_path=None, **kwargs):
-        super().__init__(name, features_list)
-        self.net, self.meta = digits.load_classifier(feature_extractor_weights_path)
+    NAME = "stacked-digits"
 
     def forward(self, x):
         if x.dtype != torch.uint8 or x.dim() != 4 or x.shape[1] != STACKED_CHANNELS:
@@ -71,50 +68,13 @@ class StackedDigitsFeatureExtractor(FeatureExtractorBase):
         }
         return tuple(features[name] for name in self.features_list)
 
-    @staticmethod
-    def get_provided_features_list():
-        return "logits", "penultimate"
 
-    @staticmethod
-    def get_default_feature_layer_for_metric(metric):
-        return digits.DigitsFeatureExtractor.get_default_feature_layer_for_metric(metric)
-
-    @staticmethod
-    def can_be_compiled():
-        return False
-
-    @staticmethod
-    def get_dummy_input_for_compile():
-        return torch.zeros(1, 3, 16, 16, dtype=torch.uint8)
-
-
-def extractor_name(image_size: int) -> str:
-    """Register (once) and return the torch-fidelity name of this size's stacked extractor."""
-    from torch_fidelity.registry import FEATURE_EXTRACTORS_REGISTRY, register_feature_extractor
-
-    name = f"stacked-digits-{image_size}px-{digits.recipe_hash()}"
-    if name not in FEATURE_EXTRACTORS_REGISTRY:
-        register_feature_extractor(name, StackedDigitsFeatureExtractor)
-    return name
-
-
-def generation_metrics(samples: np.ndarray, reference: np.ndarray | None, *, cache_dir: str | Path,
-                       splits: int = 10, device: str = "cpu", batch_size: int = 64,
-                       verbose: bool = True, **options) -> dict:
-    """As digits.generation_metrics, on the stacked features: IS over the 1,000 modes; FID, KID
+def generation_metrics(samples: np.ndarray, reference: np.ndarray | None, **kwargs) -> dict:
+    """digits.generation_metrics on the stacked features: IS over the 1,000 modes; FID, KID
     and precision / recall on the three channels' features side by side."""
-    size = int(samples.shape[1])
-    path = digits.classifier_path(size, cache_dir)
-    with digits.threads(1 if device == "cpu" else torch.get_num_threads()):
-        out = fidelity.generation_metrics(
-            samples, reference, feature_extractor=extractor_name(size), weights_path=path,
-            reference_name=f"ijae-stacked-digits-{size}px-train", cache_dir=cache_dir,
-            feature_layer=digits.FEATURE_LAYER, splits=splits, device=device,
-            batch_size=batch_size, verbose=verbose, **options)
-    meta = digits.load_classifier(path)[1]
-    out.update(is_layer="logits (log-probabilities of the 1,000 modes)",
-               digits_classifier_test_accuracy=meta["test_accuracy"])
-    return out
+    return digits.generation_metrics(samples, reference, extractor=StackedDigitsFeatureExtractor,
+                                     is_layer="logits (log-probabilities of the 1,000 modes)",
+                                     **kwargs)
 
 
 def feature_distances(originals: np.ndarray, reconstructions: np.ndarray, *,

@@ -14,6 +14,7 @@ Pure: pandas and matplotlib on the metric records (metrics.csv) alone, no torch,
 from __future__ import annotations
 
 import io
+import textwrap
 from pathlib import Path
 
 import numpy as np
@@ -158,10 +159,12 @@ def plot(metrics_csv: str | Path, out_dir: str | Path) -> Path:
                 ax.set_xlabel("λ (small: mode-seeking, large: mass-covering)")
     k = metrics[KEY_PRC_NEIGHBORHOOD].dropna().unique() \
         if KEY_PRC_NEIGHBORHOOD in metrics.columns else []
-    fig.suptitle("Precision, recall, modes covered and mode KL against λ (dashed: other models; "
-                 "bars: std over seeds)\n"
-                 f"precision / recall: k-NN balls of k = {', '.join(f'{v:g}' for v in k) or '?'}; "
-                 + "; ".join(END_NOTES.values()), fontsize=8)
+    width, height = fig.get_size_inches()
+    title = textwrap.wrap(   # about 15 characters of 8-pt text an inch
+        "Precision, recall, modes covered and mode KL against λ (dashed: other models; bars: std "
+        f"over seeds). Precision / recall: k-NN balls of k = {', '.join(f'{v:g}' for v in k) or '?'}. "
+        + " ".join(f"{note}." for note in END_NOTES.values()), width=int(15 * width))
+    fig.suptitle("\n".join(title), fontsize=8)
     handles = {}
     for ax in axes.flat:
         for handle, label in zip(*ax.get_legend_handles_labels()):
@@ -170,7 +173,7 @@ def plot(metrics_csv: str | Path, out_dir: str | Path) -> Path:
     legend_rows = -(-len(handles) // ncol)
     fig.legend(handles.values(), handles.keys(), loc="lower center", fontsize=8, ncol=ncol,
                frameon=False)
-    fig.tight_layout(rect=(0, 0.025 * legend_rows + 0.01, 1, 0.94))
+    fig.tight_layout(rect=(0, 0.025 * legend_rows + 0.01, 1, 1 - (0.15 * len(title) + 0.15) / height))
     out = Path(out_dir)
     for suffix in ("png", "pdf"):
         buffer = io.BytesIO()

@@ -2,8 +2,10 @@
 samples and a row of its reconstructions of those originals, upscaled with nearest-neighbour so
 16-px images are readable, the model's name as the row label and, under each image, what the
 digits classifier reads in it (the record's ``labels_first_*``: a digit, or a stacked image's
-R, G, B digits; the originals' true labels). Reads the runs' samples.npz and reconstructions.npz
-(and metrics.json for the labels) with numpy only: no torch."""
+R, G, B digits; the originals' true labels). A stacked-digits image (three digits, one per RGB
+channel) is unreadable as a colour blend, so beside each one its R, G and B channels stand top to
+bottom in grey, each a third of its height. Reads the runs' samples.npz and reconstructions.npz
+(and metrics.json for the labels and the dataset) with numpy only: no torch."""
 from __future__ import annotations
 
 import json
@@ -21,6 +23,7 @@ from ijae.report.records import variant_name
 MIN_PIXELS = 64   # each image is upscaled by an integer factor to at least this many pixels
 GAP = 2           # pixels between images, in the upscaled grid
 TEXT = 14         # pixels under each row for the images' labels, when the records have them
+CHANNEL_DATASETS = ("stacked_digits",)   # one digit per channel: drawn with its channels beside it
 
 
 def run_record(run: Path) -> dict:
@@ -72,21 +75,41 @@ def grid_rows(runs: list[Path], n: int) -> list[tuple[str, np.ndarray, list[str]
     return rows
 
 
-def canvas(rows: list[tuple[str, np.ndarray, list[str]]], n: int) -> tuple[np.ndarray, int, int]:
-    """One uint8 image of the rows (white gaps, room for labels), the upscaled image size and the
-    height of a row."""
+def channel_strip(images: np.ndarray) -> np.ndarray:
+    """[N, H, W, 3] -> [N, 3 H, W, 3]: each image's R, G, B channels top to bottom, in grey."""
+    channels = images.transpose(0, 3, 1, 2)                   # [N, 3, H, W]
+    strip = channels.reshape(len(images), -1, images.shape[2])
+    return np.repeat(strip[..., None], 3, axis=-1)
+
+
+def canvas(rows: list[tuple[str, np.ndarray, list[str]]], n: int,
+           channels: bool = False) -> tuple[np.ndarray, int, int]:
+    """One uint8 image of the rows (white gaps, room for labels), the width of a cell and the
+    height of a row. With ``channels``, a cell is the image and, to its right, its R, G, B
+    channels in grey, each a third of the image's height."""
     size = max(r.shape[1] for _, r, _ in rows)
     if any(r.shape[1:3] != (size, size) for _, r, _ in rows):
         raise UserError("the runs of one grid have images of different sizes; grid one dataset at a time")
     factor = max(1, math.ceil(MIN_PIXELS / size))
-    cell = size * factor
-    row_height = cell + GAP + (TEXT if any(texts for _, _, texts in rows) else 0)
+    if channels:
+        factor = 3 * math.ceil(factor / 3)        # the channels at a whole third of it
+    side = size * factor
+    cell = side + (GAP + side // 3 if channels else 0)
+    row_height = side + GAP + (TEXT if any(texts for _, _, texts in rows) else 0)
     out = np.full((len(rows) * row_height, n * (cell + GAP), 3), 255, np.uint8)
     for i, (_, images, _) in enumerate(rows):
-        for j, image in enumerate(upscale(images, factor)):
+        strips = upscale(channel_strip(images), factor // 3) if channels else [None] * len(images)
+        for j, (image, strip) in enumerate(zip(upscale(images, factor), strips)):
             y, x = i * row_height, j * (cell + GAP)
-            out[y:y + cell, x:x + cell] = image
+            out[y:y + side, x:x + side] = image
+            if strip is not None:
+                out[y:y + side, x + side + GAP:x + cell] = strip
     return out, cell, row_height
+
+
+def has_channel_digits(runs: list[Path]) -> bool:
+    """Whether the runs' records say their images hold one digit per channel."""
+    return any(run_record(run).get(K.KEY_DATASET) in CHANNEL_DATASETS for run in runs)
 
 
 def samples_grid(runs: list[str | Path], out: str | Path, title: str = "", n: int = 10,
@@ -95,8 +118,12 @@ def samples_grid(runs: list[str | Path], out: str | Path, title: str = "", n: in
     screen pixel at the PNG's resolution."""
     if not runs:
         raise UserError("no run folder given for the samples grid")
-    rows = grid_rows([Path(r) for r in runs], n)
-    image, cell, row_height = canvas(rows, n)
+    runs = [Path(r) for r in runs]
+    rows = grid_rows(runs, n)
+    channels = has_channel_digits(runs)
+    image, cell, row_height = canvas(rows, n, channels)
+    labelled = any(texts for _, _, texts in rows)
+    side = row_height - GAP - (TEXT if labelled else 0)      # an image's height
     dpi, label_width = 100, 2.6
     plt = pyplot()
     h, w = image.shape[:2]
@@ -105,18 +132,21 @@ def samples_grid(runs: list[str | Path], out: str | Path, title: str = "", n: in
                        h / dpi / (h / dpi + 0.6)])
     ax.imshow(image, interpolation="nearest")
     ax.set_xticks([])
-    ax.set_yticks([i * row_height + cell / 2 for i in range(len(rows))])
+    ax.set_yticks([i * row_height + side / 2 for i in range(len(rows))])
     ax.set_yticklabels([label for label, _, _ in rows], fontsize=9)
     for i, (_, _, texts) in enumerate(rows):
         for j, text in enumerate(texts):
-            ax.text(j * (cell + GAP) + cell / 2, i * row_height + cell + GAP / 2, text,
+            ax.text(j * (cell + GAP) + cell / 2, i * row_height + side + GAP / 2, text,
                     ha="center", va="top", fontsize=7, family="monospace")
-    for side in ax.spines.values():
-        side.set_visible(False)
+    for spine in ax.spines.values():
+        spine.set_visible(False)
     ax.tick_params(length=0)
     if title:
         ax.set_title(title, fontsize=10)
-    if any(texts for _, _, texts in rows):
+    if channels:
+        note = " ".join(filter(None, [note, "Right of each image: its R, G, B channels, top to "
+                                      "bottom, in grey."]))
+    if labelled:
         note = " ".join(filter(None, [note, "Under each image: the digits classifier's label (stacked "
                                       "digits: the R, G, B digits), the originals' true labels."]))
     if note:

@@ -150,3 +150,21 @@ def test_cli_writes_the_rule_above_the_tables(tmp_path, capsys):
 def test_records_without_lambda_ijae_are_refused():
     with pytest.raises(UserError, match="no λ-IJAE record"):
         claims.claims(sweep(lambda lam: 8.0).assign(model="vae"))
+
+
+def test_a_collapse_at_lambda_zero_alone_is_told_apart_from_a_trend_within_0_1():
+    """A pure GAN that fails at λ = 0 and a flat IS over λ > 0: the full-range slope rises (the
+    claim 'IS falls' refuted), the second row over λ > 0 is undecided; a λ > 0 row that kept
+    λ = 0 would be refuted too. A real fall within (0, 1] holds there."""
+    table = claims.claims(sweep(lambda lam: 2.0 if lam == 0 else 7.0, noise=0.05))
+    rows = table[table["measure"] == "is_mean"]
+    assert len(rows) == 2
+    full, positive = rows.iloc[0], rows.iloc[1]
+    assert full["lambdas"] == "0, 0.3, 0.6, 1" and full["verdict"] == claims.REFUTED
+    assert positive["lambdas"] == "0.3, 0.6, 1" and positive["runs"] == 9
+    assert positive["claim"].endswith("over λ > 0") and positive["verdict"] == claims.UNDECIDED
+    assert "without the pure GAN" in positive["note"]
+    falling = claims.claims(sweep(lambda lam: 2.0 if lam == 0 else 8 - 2 * lam, noise=0.05))
+    assert falling[falling["measure"] == "is_mean"].iloc[1]["verdict"] == claims.HOLDS
+    # reconstruction claims are over λ > 0 already: one row each
+    assert (table["measure"] == "recon_mean").sum() == 1

@@ -8,6 +8,9 @@ Rule (printed above the table, RULE below):
   effect is their mean (units of the measure per unit λ; Spearman's ρ over every run beside it),
   the interval the Student-t interval of that mean over the seeds (mean ± t · sd / √n, n − 1
   degrees of freedom): seeds are the independent repetitions, and with few of them t is wide.
+  Every other trend gets a second row over λ > 0 alone: at λ = 0 λ-IJAE is a pure GAN, which
+  can fail on its own (a collapse) and so decide a slope by itself; the second row says whether
+  the trend holds within (0, 1].
 - A dominance claim ("λ-IJAE's front dominates the L1 front") compares the two variants' fronts
   in (IS ↑, reconstruction ↓) over the λ values both ran (report/pareto.py). Each seed gives the
   hypervolume of λ-IJAE's front minus the other's, in one box (the lowest IS and highest
@@ -99,10 +102,12 @@ def _lambdas(values) -> str:
     return ", ".join(f"{v:g}" for v in sorted(set(values)))
 
 
-def trend_row(runs: pd.DataFrame, trend: Trend, confidence: float) -> dict:
-    """One trend claim on one dataset's λ-IJAE runs (columns ``trend.measure``, lambda, seed)."""
+def trend_row(runs: pd.DataFrame, trend: Trend, confidence: float,
+              positive_only: bool = False) -> dict:
+    """One trend claim on one dataset's λ-IJAE runs (columns ``trend.measure``, lambda, seed);
+    over λ > 0 alone with ``positive_only`` (always for ``trend.skip_zero``)."""
     part = runs.dropna(subset=[trend.measure])
-    if trend.skip_zero:
+    if trend.skip_zero or positive_only:
         part = part[part[K.KEY_LAMBDA] > 1e-9]
     per_seed = [slope(g[K.KEY_LAMBDA], g[trend.measure]) for _, g in part.groupby(K.KEY_SEED)
                 if g[K.KEY_LAMBDA].nunique() >= 2]
@@ -115,7 +120,10 @@ def trend_row(runs: pd.DataFrame, trend: Trend, confidence: float) -> dict:
         notes.append(f"saturated: every run scores {values[0]:g}")
     if trend.skip_zero:
         notes.append("λ = 0 left out (untrained encoder)")
-    return {"claim": trend.claim, "measure": trend.measure,
+    elif positive_only:
+        notes.append("λ = 0 left out: the trend within (0, 1], without the pure GAN")
+    claim = f"{trend.claim}, over λ > 0" if positive_only and not trend.skip_zero else trend.claim
+    return {"claim": claim, "measure": trend.measure,
             "direction": "rises" if trend.sign > 0 else "falls",
             "lambdas": _lambdas(part[K.KEY_LAMBDA]), "runs": len(part), "seeds": len(per_seed),
             "effect": effect, "effect_low": low, "effect_high": high,
@@ -183,9 +191,13 @@ def claims(metrics: pd.DataFrame, confidence: float = 0.95) -> pd.DataFrame:
     rows = []
     for dataset, part in ablation.groupby(K.KEY_DATASET, sort=True):
         implicit = part[part[K.KEY_VARIANT] == pareto.IMPLICIT]
+        has_zero = (implicit[K.KEY_LAMBDA].abs() < 1e-9).any()
         for trend in TRENDS:
             if trend.measure in implicit.columns and implicit[trend.measure].notna().any():
                 rows.append({"dataset": dataset, **trend_row(implicit, trend, confidence)})
+                if has_zero and not trend.skip_zero:
+                    rows.append({"dataset": dataset,
+                                 **trend_row(implicit, trend, confidence, positive_only=True)})
         for variant in sorted(set(part[K.KEY_VARIANT].dropna()) - {pareto.IMPLICIT}):
             rows.append({"dataset": dataset, **dominance_row(part, variant, confidence)})
     return pd.DataFrame(rows, columns=list(COLUMNS))

@@ -65,3 +65,11 @@ def metrics_cache(tmp_path_factory):
     path = tmp_path_factory.getbasetemp() / "ijae-metrics-cache"
     path.mkdir(exist_ok=True)
     return path
+
+
+@pytest.fixture(scope="session")
+def digits_net(metrics_cache):
+    """The 16-px digits classifier of the digits backend (trained once into the cache)."""
+    from ijae.metrics import digits
+
+    return digits.load_classifier(digits.classifier_path(16, metrics_cache))[0]

@@ -19,11 +19,6 @@ def ds():
     return load_dataset(DataConfig(dataset="digits", image_size=16))
 
 
-@pytest.fixture(scope="module")
-def net(metrics_cache):
-    return digits.load_classifier(digits.classifier_path(16, metrics_cache))[0]
-
-
 def scores(samples, reference, cache, **options):
     return digits.generation_metrics(samples, reference, cache_dir=cache, verbose=False, **options)
 
@@ -61,7 +56,7 @@ def test_real_test_digits_recall_the_train_split(ds, metrics_cache):
     assert out[K.KEY_PRC_NEIGHBORHOOD] == 3 and out[K.KEY_PRC_REFERENCE_N] == len(ds.train)
 
 
-def test_precision_recall_and_kid_use_fids_features(ds, metrics_cache, net):
+def test_precision_recall_and_kid_use_fids_features(ds, metrics_cache, digits_net):
     """The record's numbers are torch-fidelity's on the penultimate features, where FID is taken
     (not the logits IS uses), with the recorded neighbourhood and KID subset size."""
     from torch_fidelity.metric_kid import kid_features_to_metric
@@ -74,7 +69,7 @@ def test_precision_recall_and_kid_use_fids_features(ds, metrics_cache, net):
 
     def features(images):
         with torch.no_grad():
-            return net(torch.from_numpy(images).permute(0, 3, 1, 2).float() / 127.5 - 1)[
+            return digits_net(torch.from_numpy(images).permute(0, 3, 1, 2).float() / 127.5 - 1)[
                 "penultimate"]
 
     f_samples, f_reference = features(samples), features(reference)
@@ -118,10 +113,10 @@ def test_coverage_of_one_class_flags_the_collapse(ds):
     assert coverage(two, ds)[K.KEY_MODES_COVERED_RULE] == "at least 1% of the samples (of 1000)"
 
 
-def test_coverage_of_classified_images(ds, net):
-    one = coverage(digits.predicted_labels(of_class(ds, 7), net), ds)
+def test_coverage_of_classified_images(ds, digits_net):
+    one = coverage(digits.predicted_labels(of_class(ds, 7), digits_net), ds)
     assert one[K.KEY_METRIC_MODES_COVERED] == 1 and one[K.KEY_METRIC_MODE_KL] > 2.0
-    real = coverage(digits.predicted_labels(ds.train, net), ds)
+    real = coverage(digits.predicted_labels(ds.train, digits_net), ds)
     assert real[K.KEY_METRIC_MODES_COVERED] == 10 and real[K.KEY_METRIC_MODE_KL] < 0.05
 
 
@@ -134,24 +129,24 @@ def test_kl_is_infinite_where_the_reference_has_no_mass():
 
 # --- reconstruction label agreement (issue 9) -------------------------------------------------
 
-def agreement(ds, net, reconstructions):
+def agreement(ds, digits_net, reconstructions):
     truth = digits.true_labels(ds.test, 16)
-    return labels.label_agreement(truth, digits.predicted_labels(ds.test, net),
-                                  digits.predicted_labels(reconstructions, net))
+    return labels.label_agreement(truth, digits.predicted_labels(ds.test, digits_net),
+                                  digits.predicted_labels(reconstructions, digits_net))
 
 
-def test_identical_reconstructions_score_the_classifiers_accuracy(ds, net, metrics_cache):
+def test_identical_reconstructions_score_the_classifiers_accuracy(ds, digits_net, metrics_cache):
     assert np.array_equal(digits.true_labels(ds.test, 16), ds.test_labels)
-    out = agreement(ds, net, ds.test.copy())
+    out = agreement(ds, digits_net, ds.test.copy())
     accuracy = digits.load_classifier(digits.classifier_path(16, metrics_cache))[1]["test_accuracy"]
     assert out[K.KEY_METRIC_RECON_LABEL_AGREEMENT] == out[K.KEY_ORIGINALS_ACCURACY] == accuracy
     assert accuracy >= 0.95
     assert out[K.KEY_RECON_LABEL_AGREEMENT_CHANCE] < 0.2     # another image's digit: ~ 0.1
 
 
-def test_a_permutation_of_the_reconstructions_scores_chance(ds, net):
+def test_a_permutation_of_the_reconstructions_scores_chance(ds, digits_net):
     shuffled = ds.test[np.random.default_rng(1).permutation(len(ds.test))]
-    out = agreement(ds, net, shuffled)
+    out = agreement(ds, digits_net, shuffled)
     assert out[K.KEY_METRIC_RECON_LABEL_AGREEMENT] < 0.2
     assert abs(out[K.KEY_METRIC_RECON_LABEL_AGREEMENT]
                - out[K.KEY_RECON_LABEL_AGREEMENT_CHANCE]) < 0.08

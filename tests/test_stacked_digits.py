@@ -31,11 +31,6 @@ def grey():
     return load_dataset(DataConfig(dataset="digits", image_size=16))
 
 
-@pytest.fixture(scope="module")
-def net(metrics_cache):
-    return digits.load_classifier(digits.classifier_path(16, metrics_cache))[0]
-
-
 def stack(r: np.ndarray, g: np.ndarray, b: np.ndarray) -> np.ndarray:
     """Stacked images from three sets of grey digits images (one channel each)."""
     return np.stack([r[..., 0], g[..., 0], b[..., 0]], axis=-1)
@@ -78,21 +73,21 @@ def test_mode_encoding_puts_red_in_the_hundreds():
 
 # --- reading the modes ------------------------------------------------------------------------
 
-def test_the_classifier_reads_each_channel_in_order(grey, net):
+def test_the_classifier_reads_each_channel_in_order(grey, digits_net):
     """Digits a, b, c in R, G, B give mode 100a + 10b + c, not c b a (swapped channels) nor a
     count of one channel's label."""
     def first(label):
         return grey.test[grey.test_labels == label][:1]
 
     image = stack(first(1), first(2), first(7))
-    assert stacked.predicted_labels(image, net).tolist() == [127]
+    assert stacked.predicted_labels(image, digits_net).tolist() == [127]
     assert stacked.true_labels(image, 16).tolist() == [127]
     assert stacked.true_labels(np.roll(image, 1, axis=-1), 16).tolist() == [712]
 
 
-def test_real_test_images_cover_nearly_every_mode_with_kl_near_zero(ds, net):
+def test_real_test_images_cover_nearly_every_mode_with_kl_near_zero(ds, digits_net):
     """10,000 real test images: a counter of one channel's labels would find 10 modes."""
-    modes = stacked.predicted_labels(ds.test, net)
+    modes = stacked.predicted_labels(ds.test, digits_net)
     assert np.mean(modes == ds.test_labels) > 0.95        # all three digits right
     out = labels.mode_coverage(modes, UNIFORM)
     assert out[K.KEY_METRIC_MODES_COVERED] >= 990 and out[K.KEY_N_MODES] == 1000
@@ -100,15 +95,15 @@ def test_real_test_images_cover_nearly_every_mode_with_kl_near_zero(ds, net):
     assert out[K.KEY_METRIC_MODE_KL] < 0.15
 
 
-def test_one_digit_per_channel_covers_ten_modes_or_fewer(grey, net):
+def test_one_digit_per_channel_covers_ten_modes_or_fewer(grey, digits_net):
     """The same digit in all three channels (or two channels fixed): at most 10 triples."""
     same = stack(grey.test, grey.test, grey.test)
-    out = labels.mode_coverage(stacked.predicted_labels(same, net), UNIFORM)
+    out = labels.mode_coverage(stacked.predicted_labels(same, digits_net), UNIFORM)
     assert out[K.KEY_METRIC_MODES_COVERED] <= 10
     assert out[K.KEY_METRIC_MODE_KL] > math.log(100) - 0.1       # ~ log(1000 / 10)
     fixed = np.repeat(grey.test[:1], len(grey.test), axis=0)
     one_varies = stack(fixed, fixed, grey.test)
-    assert labels.mode_coverage(stacked.predicted_labels(one_varies, net),
+    assert labels.mode_coverage(stacked.predicted_labels(one_varies, digits_net),
                                 UNIFORM)[K.KEY_METRIC_MODES_COVERED] <= 10
 
 

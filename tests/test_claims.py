@@ -166,5 +166,7 @@ def test_a_collapse_at_lambda_zero_alone_is_told_apart_from_a_trend_within_0_1()
     assert "without the pure GAN" in positive["note"]
     falling = claims.claims(sweep(lambda lam: 2.0 if lam == 0 else 8 - 2 * lam, noise=0.05))
     assert falling[falling["measure"] == "is_mean"].iloc[1]["verdict"] == claims.HOLDS
-    # reconstruction claims are over λ > 0 already: one row each
+    # reconstruction claims are over λ > 0 already: one row each; one λ > 0 has no slope: no row
     assert (table["measure"] == "recon_mean").sum() == 1
+    two = claims.claims(sweep(lambda lam: 8 - 2 * lam, lambdas=(0.0, 0.3)))
+    assert (two["measure"] == "is_mean").sum() == 1

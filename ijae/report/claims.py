@@ -8,9 +8,9 @@ Rule (printed above the table, RULE below):
   effect is their mean (units of the measure per unit λ; Spearman's ρ over every run beside it),
   the interval the Student-t interval of that mean over the seeds (mean ± t · sd / √n, n − 1
   degrees of freedom): seeds are the independent repetitions, and with few of them t is wide.
-  Every other trend gets a second row over λ > 0 alone: at λ = 0 λ-IJAE is a pure GAN, which
-  can fail on its own (a collapse) and so decide a slope by itself; the second row says whether
-  the trend holds within (0, 1].
+  Every other trend gets a second row over λ > 0 alone (where λ = 0 and two or more λ > 0 were
+  run): at λ = 0 λ-IJAE is a pure GAN, which can fail on its own (a collapse) and so decide a
+  slope by itself; the second row says whether the trend holds within (0, 1].
 - A dominance claim ("λ-IJAE's front dominates the L1 front") compares the two variants' fronts
   in (IS ↑, reconstruction ↓) over the λ values both ran (report/pareto.py). Each seed gives the
   hypervolume of λ-IJAE's front minus the other's, in one box (the lowest IS and highest
@@ -191,11 +191,13 @@ def claims(metrics: pd.DataFrame, confidence: float = 0.95) -> pd.DataFrame:
     rows = []
     for dataset, part in ablation.groupby(K.KEY_DATASET, sort=True):
         implicit = part[part[K.KEY_VARIANT] == pareto.IMPLICIT]
-        has_zero = (implicit[K.KEY_LAMBDA].abs() < 1e-9).any()
+        lams = implicit[K.KEY_LAMBDA]
+        # a second row over λ > 0 where λ = 0 was run and λ > 0 has a slope (two λ or more)
+        second = (lams.abs() < 1e-9).any() and lams[lams > 1e-9].nunique() >= 2
         for trend in TRENDS:
             if trend.measure in implicit.columns and implicit[trend.measure].notna().any():
                 rows.append({"dataset": dataset, **trend_row(implicit, trend, confidence)})
-                if has_zero and not trend.skip_zero:
+                if second and not trend.skip_zero:
                     rows.append({"dataset": dataset,
                                  **trend_row(implicit, trend, confidence, positive_only=True)})
         for variant in sorted(set(part[K.KEY_VARIANT].dropna()) - {pareto.IMPLICIT}):

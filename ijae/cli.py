@@ -32,9 +32,61 @@ def _cmd_train(args) -> int:
         overrides.append(f"seed={args.seed}")
     if args.checkpoint_every is not None:
         overrides.append(f"train.checkpoint_every={args.checkpoint_every}")
-    cfg = config.load(args.config, overrides, model=args.model)
+    cfg = config.load(args.config, overrides, model=args.model, preset=args.preset)
     # the adapter's own train: the generic loop for most, e.g. AGE's released weights otherwise
     registry.get_adapter(cfg.model.name).train(cfg, Path(args.out), resume=args.resume)
+    return 0
+
+
+def _cmd_tune(args) -> int:
+    from ijae import UserError, config, data, work_dir
+    from ijae.metrics.record import portable_path
+    from ijae.tune import preset, space as space_mod, storage, study as study_mod, trial
+
+    raw = config.read_yaml(Path(args.config))
+    profile = raw.get("profile", "paper")
+    study_name = args.study or (raw.get("model") or {}).get("name", "ijae")
+    space = space_mod.read_space(args.space or space_mod.space_path(profile, study_name))
+    dataset = args.dataset or config.from_dict(raw).data.dataset
+    if dataset not in config.DATASETS:
+        raise config.ConfigError(f"--dataset {dataset}: expected one of {config.DATASETS}")
+    store = args.storage or storage.default_journal(profile)
+    root = Path(args.folder) if args.folder else work_dir() / "tune" / profile / dataset
+    base = trial.base_config(args.config, space, dataset, args.seed)
+    study = study_mod.open_study(store, profile, dataset, space, base, root, args.trials,
+                                 seed=args.seed, design_seed=args.design_seed, sets=args.set)
+    print(f"ijae tune [{study.name}]: {args.trials} trials of {space.model} on {dataset} "
+          f"({data.image_size(config.from_dict(base).data)} px), criterion {study_mod.criterion.NAME}; "
+          f"storage {portable_path(store) if not storage.is_url(store) else store}; "
+          f"trial folders {study.folder}", file=sys.stderr, flush=True)
+    with storage.read_guard(store):
+        complete = study_mod.work(study, owner=not args.worker)
+        if args.worker:
+            return 0
+        if not complete:
+            raise UserError(f"study {study.name}: {len(study_mod.final_trials(study))} of "
+                             f"{args.trials} trials finished (the others are still running "
+                             "elsewhere); run `ijae tune` again to wait for them")
+        table = study_mod.trials_table(study, profile, dataset)
+    out = Path(args.trials_out) if args.trials_out else root / f"{space.study}.trials.csv"
+    from ijae.contract import atomic_write_text
+
+    atomic_write_text(out, table.to_csv(index=False))
+    written = preset.write(args.preset_out or config.REPO / "config" / "tuned" / profile / dataset
+                           / f"{space.study}.yaml", study, profile, dataset,
+                           {"sampler": f"random design, seed {args.design_seed}",
+                            "training_seed": args.seed, "settings": list(args.set),
+                            "storage": portable_path(store) if not storage.is_url(store) else
+                            "(an RDB URL)"})
+    print(f"ijae tune [{study.name}]: {study_mod.best(study)}; {out}, {written}", file=sys.stderr)
+    return 0
+
+
+def _cmd_tuning(args) -> int:
+    from ijae.report import tuning
+
+    md = tuning.write_report(args.trials, args.out)
+    print(f"{md}, tuning.png, tuning.pdf, tuning_trials.csv -> {args.out}", file=sys.stderr)
     return 0
 
 
@@ -182,7 +234,38 @@ def build_parser() -> argparse.ArgumentParser:
                    help="override a config key, e.g. model.lam=0.3 or model.variant=l1")
     p.add_argument("--resume", action="store_true",
                    help="continue from the run folder's checkpoint (start fresh when there is none)")
+    p.add_argument("--preset", help="a preset file in place of the model's hand-sized one, e.g. a "
+                                    "tuned preset config/tuned/<profile>/<dataset>/<study>.yaml")
     p.set_defaults(func=_cmd_train)
+
+    p = sub.add_parser("tune", help="one Optuna study: K trials of a model's search space, each "
+                                    "trained, exported and scored on a validation split; writes "
+                                    "the tuned preset (resumable; several workers may share it)")
+    p.add_argument("config", help="the profile's config file, e.g. config/default.yaml")
+    p.add_argument("--study", help="the study: ijae, ijae-l1, ijae-l2 or a baseline's name "
+                                   "(default: the config's model); its search space is "
+                                   "config/presets/<profile>/<study>.space.yaml")
+    p.add_argument("--space", help="a search-space file instead")
+    p.add_argument("--dataset", help="default: the config's data.dataset")
+    p.add_argument("--trials", type=int, default=6, help="K, the trials of the study (default 6)")
+    p.add_argument("--seed", type=int, default=0, help="the training seed of every trial")
+    p.add_argument("--design-seed", type=int, default=0, help="the seed of the random design")
+    p.add_argument("--storage", help="an Optuna journal file or an RDB URL (default: "
+                                     "<work>/tune/<profile>/optuna.journal)")
+    p.add_argument("--folder", help="where the trial folders go (default: <work>/tune/<profile>/<dataset>)")
+    p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
+                   help="a setting of every trial, e.g. export.n_samples=5000")
+    p.add_argument("--worker", action="store_true",
+                   help="only run waiting trials, then exit (more workers on the same study)")
+    p.add_argument("--preset-out", help="default: config/tuned/<profile>/<dataset>/<study>.yaml")
+    p.add_argument("--trials-out", help="the trials table (default: <folder>/<study>.trials.csv)")
+    p.set_defaults(func=_cmd_tune)
+
+    p = sub.add_parser("tuning", help="the search, reported: tuning.md and a figure of every "
+                                      "study's trials and its expected best-of-k")
+    p.add_argument("trials", nargs="+", help="trials tables written by `ijae tune`")
+    p.add_argument("--out", required=True, help="folder for tuning.md, tuning.png / .pdf, tuning_trials.csv")
+    p.set_defaults(func=_cmd_tuning)
 
     p = sub.add_parser("models", help="list the registered models (lambda-IJAE and baseline adapters)")
     p.add_argument("--json", action="store_true")

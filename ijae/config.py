@@ -41,9 +41,17 @@ class DataConfig:
     synthetic_test: int = 128
     stacked_train: int = 10_000       # images of the stacked-digits splits (1,000 modes: about
     stacked_test: int = 10_000        # 10 of each), drawn once from the digits train / test split
+    # the held-out split of the run (export's reconstructions, eval's heldout FID reference):
+    # test (Table 1) | validation (tuning, ijae/tune: carved from the train split, which then
+    # trains without it; the test split is never loaded)
+    split: str = "test"
+    validation_fraction: float = 0.2  # the share of the train split carved off as validation
 
     def validate(self, key: str) -> None:
         require(self.dataset in DATASETS, f"{key}.dataset", self.dataset, f"one of {DATASETS}")
+        require(self.split in SPLITS, f"{key}.split", self.split, " or ".join(SPLITS))
+        require(0 < self.validation_fraction < 1, f"{key}.validation_fraction",
+                self.validation_fraction, "a number in (0, 1)")
         require(self.image_size is None or self.image_size >= 8, f"{key}.image_size", self.image_size,
                "an integer >= 8 or null")
         require(self.synthetic_train > 0, f"{key}.synthetic_train", self.synthetic_train, "> 0")
@@ -53,6 +61,7 @@ class DataConfig:
 
 
 DATASETS = ("cifar10", "tinyimagenet", "digits", "stacked_digits", "synthetic")
+SPLITS = ("test", "validation")
 
 
 @dataclass
@@ -157,16 +166,29 @@ class ExportConfig:
 @dataclass
 class EvalConfig:
     backend: str = "inception"        # inception (IS / FID / LPIPS) | digits (offline profile)
+    # FID, KID and precision / recall against: train (the paper's FID reference) | heldout (the
+    # run's held-out split, data.split: what tuning selects on)
+    fid_reference: str = "train"
 
     def validate(self, key: str) -> None:
         require(self.backend in ("inception", "digits"), f"{key}.backend", self.backend,
                "inception or digits")
+        require(self.fid_reference in FID_REFERENCES, f"{key}.fid_reference", self.fid_reference,
+                " or ".join(FID_REFERENCES))
+
+
+FID_REFERENCES = ("train", "heldout")
 
 
 @dataclass
 class RunConfig:
     profile: str = "paper"
     seed: int = 0
+    # provenance only: the preset file the config was built from (`--model`, `--preset`; null:
+    # the profile's file alone), and its kind: hand (sized by hand: config/presets/ and the
+    # profile's file) | tuned (config/tuned/, written by `ijae tune`)
+    preset: str | None = None
+    preset_kind: str = "hand"
     data: DataConfig = field(default_factory=DataConfig)
     model: typing.Any = field(default_factory=IJAEConfig)
     train: TrainConfig = field(default_factory=TrainConfig)
@@ -229,6 +251,7 @@ def build_section(cls: type, values, key: str):
     return section
 
 
+PRESET_KINDS = ("hand", "tuned")
 SECTIONS = {"data": DataConfig, "train": TrainConfig, "export": ExportConfig, "eval": EvalConfig}
 
 
@@ -242,9 +265,13 @@ def from_dict(raw: dict) -> RunConfig:
     name = model_raw.get("name", "ijae")
     names = registry.registered_names()
     require(name in names, "model.name", name, f"one of {names}")
+    preset_kind = _coerce(raw.get("preset_kind", "hand"), str, "preset_kind")
+    require(preset_kind in PRESET_KINDS, "preset_kind", preset_kind, " | ".join(PRESET_KINDS))
     cfg = RunConfig(
         profile=_coerce(raw.get("profile", "paper"), str, "profile"),
         seed=_coerce(raw.get("seed", 0), int, "seed"),
+        preset=_coerce(raw.get("preset"), str | None, "preset"),
+        preset_kind=preset_kind,
         model=build_section(registry.get_adapter(name).config_class, model_raw, "model"),
         **{k: build_section(cls, raw.get(k), k) for k, cls in SECTIONS.items()},
     )
@@ -296,48 +323,81 @@ def read_yaml(path: Path) -> dict:
     return raw
 
 
-def load(path: str | Path, overrides: list[str] | None = None, model: str | None = None) -> RunConfig:
+def load(path: str | Path, overrides: list[str] | None = None, model: str | None = None,
+         preset: str | Path | None = None) -> RunConfig:
     """Load a config file; ``model`` swaps in another method with its preset for the file's
-    profile (see :func:`with_model`); ``overrides`` apply last."""
+    profile, ``preset`` names the preset file instead (a tuned one: config/tuned/, see
+    :func:`with_model`); ``overrides`` apply last."""
     path = Path(path)
     raw = read_yaml(path)
-    if model is not None and model != (raw.get("model") or {}).get("name", "ijae"):
-        raw = with_model(raw, model)
+    own = (raw.get("model") or {}).get("name", "ijae")
+    if preset is not None or (model is not None and model != own):
+        raw = with_model(raw, model or own, preset)
     return from_dict(apply_overrides(raw, overrides or []))
 
 
 # Presets: config/presets/<profile>/<model>.yaml in this repository (found from the package, not
-# the working directory): the sections ``--model NAME`` puts over a profile's config file.
-PRESETS = Path(__file__).resolve().parents[1] / "config" / "presets"
+# the working directory): the sections ``--model NAME`` puts over a profile's config file. Tuned
+# presets (``ijae tune``: config/tuned/<profile>/<dataset>/<study>.yaml) have the same sections
+# and a TUNED block of provenance, which is dropped when the preset is applied.
+REPO = Path(__file__).resolve().parents[1]
+PRESETS = REPO / "config" / "presets"
+TUNED = "tuned"
 
 
-def load_preset(profile: str, model: str) -> dict:
-    """Model ``model``'s preset for ``profile`` ({} when it has none), validated like a config:
-    a bad key or value is a ConfigError naming the file and the key."""
-    path = PRESETS / profile / f"{model}.yaml"
+def _shown_path(path: Path) -> str:
+    """``path`` relative to this repository when inside it (records hold no checkout path)."""
+    full = path.resolve()
+    return full.relative_to(REPO).as_posix() if REPO in full.parents else str(path)
+
+
+def load_preset(profile: str, model: str, path: str | Path | None = None) -> dict:
+    """Model ``model``'s preset for ``profile``: the file ``path``, else
+    config/presets/<profile>/<model>.yaml ({} when it has none), validated like a config: a bad
+    key or value is a ConfigError naming the file and the key. A named file must exist; a tuned
+    one must have been tuned for ``model``. The TUNED block stays in the returned mapping."""
+    named = path is not None
+    path = Path(path) if named else PRESETS / profile / f"{model}.yaml"
     if not path.is_file():
+        if named:
+            raise ConfigError(f"preset {path} does not exist (tuned presets are written by "
+                              "`ijae tune` / `snakemake tune`)")
         return {}
     try:
         preset = read_yaml(path)
+        tuned = preset.get(TUNED)
+        require(tuned is None or isinstance(tuned, dict), TUNED, tuned, "a mapping of provenance")
+        if tuned is not None:
+            require(tuned.get("model") == model, f"{TUNED}.model", tuned.get("model"),
+                    f"{model} (a preset tuned for another model)")
         model_section = preset.get("model") or {}
         require(isinstance(model_section, dict), "model", model_section, "a mapping")
         require("name" not in model_section, "model.name", model_section.get("name"),
                 f"no name (the file name gives it: {model})")
-        from_dict({**preset, "profile": profile, "model": {**model_section, "name": model}})
+        sections = {k: v for k, v in preset.items() if k != TUNED}
+        from_dict({**sections, "profile": profile, "model": {**model_section, "name": model}})
     except ConfigError as error:
         raise ConfigError(f"preset {path}: {_one_line(error)}") from None
     return preset
 
 
-def with_model(raw: dict, model: str) -> dict:
-    """``raw`` with model ``model`` and its preset for ``raw``'s profile: the preset's model
-    section replaces the file's, its other sections update the file's."""
+def with_model(raw: dict, model: str, preset: str | Path | None = None) -> dict:
+    """``raw`` with model ``model`` and its preset for ``raw``'s profile (``preset``: that file
+    instead). For another model than the file's, the preset's model section replaces the file's;
+    for the file's own model (λ-IJAE's tuned presets) it updates it. The other sections update
+    the file's. The config records which preset it was built from (``preset``, ``preset_kind``)."""
     registry.get_adapter(model)  # an unknown name is named here, before the preset is looked up
-    preset = load_preset(raw.get("profile", "paper"), model)
-    raw = {**raw, "model": {"name": model, **(preset.get("model") or {})}}
-    for section, values in preset.items():
-        if section != "model":
-            raw[section] = {**(raw.get(section) or {}), **values}
+    values = load_preset(raw.get("profile", "paper"), model, preset)
+    own = (raw.get("model") or {}).get("name", "ijae")
+    base = dict(raw.get("model") or {}) if model == own else {}
+    raw = {**raw, "model": {**base, "name": model, **(values.get("model") or {})}}
+    for section, items in values.items():
+        if section not in ("model", TUNED):
+            raw[section] = {**(raw.get(section) or {}), **items}
+    if values or preset is not None:
+        path = Path(preset) if preset is not None else PRESETS / raw.get("profile", "paper") / f"{model}.yaml"
+        raw["preset"] = _shown_path(path)
+        raw["preset_kind"] = "tuned" if TUNED in values else "hand"
     return raw
 
 

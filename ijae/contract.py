@@ -5,6 +5,7 @@
     <run>/samples.npz            images: uint8 [N, H, W, 3]
     <run>/reconstructions.npz    originals, reconstructions: uint8 [M, H, W, 3]
     <run>/metrics.json           one flat record
+    <run>/timing.json            training seconds and threads (the generic loop; optional)
 
 Everything downstream of a model reads these files through this module, never a checkpoint.
 """
@@ -26,6 +27,7 @@ CHECKPOINT = "checkpoint.pt"
 SAMPLES = "samples.npz"
 RECONSTRUCTIONS = "reconstructions.npz"
 METRICS = "metrics.json"
+TIMING = "timing.json"     # training wall time, written by the training loop at each checkpoint
 
 
 class ContractError(UserError, ValueError):
@@ -133,3 +135,23 @@ def _check_pairs(name: str, originals: np.ndarray, reconstructions: np.ndarray) 
     if originals.shape != reconstructions.shape:
         raise ContractError(f"{name}: originals {originals.shape} and reconstructions "
                             f"{reconstructions.shape} differ; expected one reconstruction per original")
+
+
+def write_timing(run: str | Path, seconds: float, threads: int, step: int) -> None:
+    import json
+
+    atomic_write_text(Path(run) / TIMING, json.dumps(
+        {"seconds": round(seconds, 3), "threads": threads, "step": step}) + "\n")
+
+
+def read_timing(run: str | Path) -> dict:
+    """{seconds, threads, step} of ``run``'s timing.json ({} where a model's own training wrote
+    none, or the file is unreadable: timing is provenance, never a result)."""
+    import json
+
+    try:
+        timing = json.loads((Path(run) / TIMING).read_text())
+        return {"seconds": float(timing["seconds"]), "threads": int(timing["threads"]),
+                "step": int(timing["step"])}
+    except (OSError, ValueError, KeyError, TypeError):
+        return {}

@@ -17,6 +17,11 @@ Downloads go to ``data.root``, by default the work folder's ``data/`` (``ijae.da
   ``data.stacked_test`` images.
 - ``synthetic``: structured random images with labels, made on the spot (tests, benchmarks).
 
+``data.split: validation`` (tuning, ijae/tune) swaps the test split for a validation split
+carved from the train split (a fixed draw of ``data.validation_fraction`` of it), and the train
+split trains without those images; the test split is dropped. Stacked digits carve the digits
+first, so no digit image of a validation stack is in a train stack.
+
 Archives are extracted by :mod:`ijae.archives` (no member may land outside ``data.root``).
 Offline and missing, a download fails with a :class:`DataError` saying which file to put where.
 """
@@ -39,7 +44,8 @@ TINYIMAGENET_URL = "http://cs231n.stanford.edu/tiny-imagenet-200.zip"
 NATIVE_SIZE = {"cifar10": 32, "tinyimagenet": 64, "digits": 8, "stacked_digits": 8, "synthetic": 32}
 DIGIT_CLASSES = 10            # a digit's labels 0..9; a stacked image's mode is one of 10 ** 3
 STACKED_CHANNELS = 3          # R, G, B: one digit each
-STACKED_SEEDS = {"train": 1, "test": 2}   # the fixed draws of the stacked splits
+STACKED_SEEDS = {"train": 1, "test": 2, "validation": 3}   # the fixed draws of the stacked splits
+VALIDATION_SEED = 3           # the fixed draw of the validation images out of the train split
 
 
 class DataError(UserError, RuntimeError):
@@ -63,10 +69,22 @@ def load_dataset(cfg: DataConfig) -> Dataset:
     loader = {"cifar10": _cifar10, "tinyimagenet": _tinyimagenet, "digits": _digits,
               "stacked_digits": _stacked_digits, "synthetic": _synthetic}[cfg.dataset]
     ds = loader(cfg)
+    if cfg.split == "validation" and cfg.dataset != "stacked_digits":  # stacked: its loader carves
+        ds = carve_validation(ds, cfg.validation_fraction)
     size = cfg.image_size or NATIVE_SIZE[cfg.dataset]
     if ds.image_size != size:
         ds.train, ds.test = resize(ds.train, size), resize(ds.test, size)
     return ds
+
+
+def carve_validation(ds: Dataset, fraction: float) -> Dataset:
+    """``ds`` with its test split replaced by a fixed ``fraction`` of its train split (at least
+    one image), and its train split without those images."""
+    order = np.random.default_rng(VALIDATION_SEED).permutation(len(ds.train))
+    n_val = min(max(1, int(round(fraction * len(ds.train)))), len(ds.train) - 1)
+    val, train = np.sort(order[:n_val]), np.sort(order[n_val:])
+    return Dataset(ds.name, ds.train[train], ds.train[val], ds.train_labels[train],
+                   ds.train_labels[val])
 
 
 def image_size(cfg: DataConfig) -> int:
@@ -113,7 +131,8 @@ def decode_modes(modes: np.ndarray) -> np.ndarray:
 
 def _stacked_digits(cfg: DataConfig) -> Dataset:
     size = cfg.image_size or NATIVE_SIZE["stacked_digits"]
-    digits = load_dataset(DataConfig(dataset="digits", image_size=size))
+    digits = load_dataset(DataConfig(dataset="digits", image_size=size, split=cfg.split,
+                                     validation_fraction=cfg.validation_fraction))
 
     def stack(images: np.ndarray, labels: np.ndarray, n: int, seed: int):
         picks = np.random.default_rng(seed).integers(0, len(images), (n, STACKED_CHANNELS))
@@ -122,7 +141,7 @@ def _stacked_digits(cfg: DataConfig) -> Dataset:
 
     train, train_modes = stack(digits.train, digits.train_labels, cfg.stacked_train,
                                STACKED_SEEDS["train"])
-    test, test_modes = stack(digits.test, digits.test_labels, cfg.stacked_test, STACKED_SEEDS["test"])
+    test, test_modes = stack(digits.test, digits.test_labels, cfg.stacked_test, STACKED_SEEDS[cfg.split])
     return Dataset("stacked_digits", train, test, train_modes, test_modes)
 
 

@@ -20,6 +20,10 @@ from ijae.device import resolve_device
 from ijae.train import build_model
 
 
+class NonFiniteOutputError(UserError, RuntimeError):
+    """The model's outputs hold NaN or inf: its weights are broken (a diverged run)."""
+
+
 def load_model(run: Path, device: torch.device):
     """(config, trained model in eval mode) from a run folder."""
     for name in (CONFIG, CHECKPOINT):
@@ -72,7 +76,7 @@ def finite_uint8(run: Path, what: str, images: torch.Tensor) -> np.ndarray:
     """to_uint8, refusing NaN / inf (which would become plausible-looking black images)."""
     bad = int((~torch.isfinite(images)).sum())
     if bad:
-        raise UserError(f"{run}: the model's {what} hold {bad} NaN or inf value(s) in a batch of "
+        raise NonFiniteOutputError(f"{run}: the model's {what} hold {bad} NaN or inf value(s) in a batch of "
                         f"{len(images)}; its weights are broken, nothing was exported (retrain, "
                         "e.g. with a lower learning rate)")
     return to_uint8(images)

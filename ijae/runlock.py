@@ -24,8 +24,9 @@ class RunLockedError(UserError, RuntimeError):
 
 
 @contextlib.contextmanager
-def hold(run: str | Path, command: str, create: bool = False):
-    """Hold ``run``'s lock for the ``with`` block (``create``: make the folder first)."""
+def hold(run: str | Path, command: str, create: bool = False, name: str = LOCK):
+    """Hold ``run``'s lock for the ``with`` block (``create``: make the folder first); ``name``:
+    another lock file of the folder (a tuning trial's, ijae/tune/study.py)."""
     run = Path(run)
     if run.exists() and not run.is_dir():
         raise UserError(f"{run} is a file, not a run folder; choose another path")
@@ -33,7 +34,7 @@ def hold(run: str | Path, command: str, create: bool = False):
         run.mkdir(parents=True, exist_ok=True)
     elif not run.is_dir():
         raise UserError(f"run folder {run} does not exist")
-    fd = os.open(run / LOCK, os.O_RDWR | os.O_CREAT, 0o644)
+    fd = os.open(run / name, os.O_RDWR | os.O_CREAT, 0o644)
     try:
         fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
     except BlockingIOError:
@@ -49,3 +50,33 @@ def hold(run: str | Path, command: str, create: bool = False):
         yield run
     finally:
         os.close(fd)  # releases the lock; the file stays (deleting it would race a new holder)
+
+
+def is_free(run: str | Path, name: str = LOCK) -> bool:
+    """Whether no process holds ``run``'s lock ``name`` now (a missing file: free)."""
+    path = Path(run) / name
+    try:
+        fd = os.open(path, os.O_RDWR)
+    except FileNotFoundError:
+        return True
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        return False
+    finally:
+        os.close(fd)   # releases it if taken
+    return True
+
+
+@contextlib.contextmanager
+def waiting(path: str | Path):
+    """Hold the lock file ``path`` for the ``with`` block, waiting for another holder: short
+    critical sections shared by several processes (a study's design and its queue)."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        yield path
+    finally:
+        os.close(fd)

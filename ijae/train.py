@@ -10,20 +10,25 @@ update of G and E, each on a fresh batch. Batches are drawn i.i.d. from the trai
 dedicated generator, so the data order is part of the saved RNG state. On CPU a run killed at
 any point and resumed with ``--resume`` ends bit-identical to an uninterrupted one.
 
-Run folder: config.yaml (resolved config), checkpoint.pt, losses.csv (one row per step), .lock
-(held while a process works on the folder, ijae/runlock.py). Speed options: ijae/accel.py.
+Run folder: config.yaml (resolved config), checkpoint.pt, losses.csv (one row per step),
+timing.json (training seconds up to the checkpoint, over every resume), .lock (held while a
+process works on the folder, ijae/runlock.py). Speed options: ijae/accel.py.
+
+Progress goes to stderr: a line when a run starts or resumes (from which step), and, where
+stderr is not a terminal (a workflow job's log), a line at every checkpoint in place of tqdm's bar.
 """
 from __future__ import annotations
 
 import contextlib
 import sys
+import time
 from pathlib import Path
 
 import torch
 from tqdm import tqdm
 
 from ijae import UserError, accel, checkpoint, config as config_mod, runlock
-from ijae.contract import CHECKPOINT, CONFIG, atomic_write_text
+from ijae.contract import CHECKPOINT, CONFIG, atomic_write_text, read_timing, write_timing
 from ijae.data import load_dataset
 from ijae.device import resolve_device
 from ijae.registry import build_model
@@ -103,6 +108,14 @@ class LossLog:
         return dict(zip(self.names[1:], table[-1].tolist()))
 
 
+def progress_line(step: int, start: int, total: int, seconds: float, losses: dict) -> str:
+    """'step 400 / 1200 (33 %), 41 s, 0.103 s/step, about 82 s left; d_loss 1.31, ...'."""
+    per_step = seconds / max(step - start, 1)
+    shown = ", ".join(f"{k} {v:.3g}" for k, v in list(losses.items())[:4])
+    return (f"ijae train: step {step} / {total} ({step / total:.0%}), {seconds:.0f} s, "
+            f"{per_step:.3f} s/step, about {per_step * (total - step):.0f} s left; {shown}")
+
+
 def train(cfg, out: str | Path, resume: bool = False) -> Path:
     """Train the model ``cfg`` describes into run folder ``out``; returns the folder. The folder
     is locked for the whole run (ijae.runlock): a second process on it fails at once."""
@@ -148,10 +161,15 @@ def _train(cfg, run: Path, resume: bool) -> None:
     atomic_write_text(run / CONFIG, config_mod.dump(cfg))  # only once a resume's load succeeded
     accel.compile_networks(model, t.compile)
 
+    # training seconds: those of the checkpoint resumed from (timing.json) plus this process's
+    spent = read_timing(run).get("seconds", 0.0) if has_checkpoint else 0.0
+    began = time.perf_counter()
+
     def save_checkpoint(step: int) -> None:
         checkpoint.save(run / CHECKPOINT, step=step, model=model.state_dict(),
                         optimizers={n: o.state_dict() for n, o in optimizers.items()},
                         rng=checkpoint.rng_state(sampler.generator), config=cfg.to_dict())
+        write_timing(run, spent + time.perf_counter() - began, torch.get_num_threads(), step)
 
     log = LossLog(run / LOSSES, model.loss_names, start if has_checkpoint else None)
     use_bf16 = t.bf16 and device.type == "cuda"
@@ -167,6 +185,13 @@ def _train(cfg, run: Path, resume: bool) -> None:
     model.train()
     progress = tqdm(total=t.steps, initial=start, desc=f"train {run.name}", file=sys.stderr,
                     dynamic_ncols=True, disable=None)
+    if start >= t.steps:
+        print(f"ijae train: {run} is already at step {start} of {t.steps}", file=sys.stderr)
+    else:
+        what = f"resuming from its checkpoint at step {start}" if has_checkpoint else "starting"
+        print(f"ijae train: {run}: {what}, {t.steps} steps, {cfg.model.name} on "
+              f"{cfg.data.dataset} ({cfg.data.split} held out), seed {cfg.seed}, {device}, "
+              f"{torch.get_num_threads()} thread(s)", file=sys.stderr, flush=True)
     for step in range(start + 1, t.steps + 1):
         log.add(step, run_step())   # stays on the device: no host sync until the flush
         if step % t.log_every == 0 or step % t.checkpoint_every == 0 or step == t.steps:
@@ -174,7 +199,8 @@ def _train(cfg, run: Path, resume: bool) -> None:
             progress.set_postfix({k: f"{v:.3g}" for k, v in list(last.items())[:4]})
         if step % t.checkpoint_every == 0 or step == t.steps:
             save_checkpoint(step)
+            if progress.disable:   # a log file: one line per checkpoint instead of the bar
+                print(progress_line(step, start, t.steps, time.perf_counter() - began, last),
+                      file=sys.stderr, flush=True)
         progress.update(1)
     progress.close()
-    if start >= t.steps:
-        print(f"ijae train: {run} is already at step {start} of {t.steps}", file=sys.stderr)

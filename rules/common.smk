@@ -39,13 +39,18 @@ PAPER_TABLE1 = "inputs/paper_table1.csv"   # the paper's Table 1, as printed (an
 LAM = config["table1"]["lambda"]
 DATASETS = config["datasets"] or config["profiles"][PROFILE]["datasets"]
 # Table 1's blocks (the main job, within its budget); every dataset's runs are in metrics.csv,
-# the figures, the claims and table1_all (every dataset, Table 1's λ over the sweep seeds)
+# the figures, the claims and table1_seeds (every dataset, Table 1's λ over the sweep seeds)
 TABLE1_DATASETS = config["datasets"] or config["profiles"][PROFILE].get("table1_datasets") or DATASETS
-SEEDS = config["seeds"] or config["profiles"][PROFILE]["seeds"]   # Table 1 and the baselines
+SEEDS = config["seeds"] or config["profiles"][PROFILE]["seeds"]   # Table 1 (the main job)
 # the λ sweeps (Figures 2-3, the modes figure, the claims): seeds of their own, so each claim
 # gets an interval over seeds while Table 1 may stay within its budget on one
 SWEEP_SEEDS = config["sweep_seeds"] or config["profiles"][PROFILE]["sweep_seeds"]
 BASELINES = {d: config["table1"]["models"].get(d, []) for d in DATASETS}
+# tuned presets (rules/tune.smk writes them, `ijae tune`): TUNED/<profile>/<dataset>/<study>.yaml;
+# config presets: tuned (the default; a study without one falls back to its hand-sized preset,
+# and its records say so) or hand (config/presets/ and the profile's file alone)
+TUNED = config["tuned"]
+USE_TUNED = config["presets"] == "tuned"
 ALL_BASELINES = list(dict.fromkeys(m for d in DATASETS for m in BASELINES[d]))
 TRAIN_SET = config.get("set", [])
 # The paper profile's run jobs take a GPU each: `gpu` is what a scheduler grants (the Slurm
@@ -66,7 +71,7 @@ RUN = f"{RUNS}/{{dataset}}/{{run}}"  # a run's folder, as a pattern
 wildcard_constraints:
     run=RUN_ID_CONSTRAINT,
     dataset="|".join(DATASETS),
-    table="metrics|metrics_table1",
+    table="metrics|metrics_table1|metrics_seeds",
 
 
 def run_id(model, seed, variant=None, lam=None):
@@ -81,10 +86,30 @@ def work_folder(wildcards, output):
     return str(path.parents[len(path.relative_to(WORK).parts) - 1])
 
 
+def study_of(model, variant=None):
+    """The tuning study a run's preset comes from: ijae (λ-IJAE), ijae-l1, ijae-l2 or the model."""
+    return model if model != "ijae" or variant in (None, "implicit") else f"{model}-{variant}"
+
+
+def tuned_preset(dataset, study):
+    return f"{TUNED}/{PROFILE}/{dataset}/{study}.yaml"
+
+
+def run_preset(wildcards):
+    """The tuned preset of run ``wildcards.run`` when tuned presets are on and it exists, else
+    None (the hand-sized preset)."""
+    m = RUN_ID.fullmatch(wildcards.run)
+    path = tuned_preset(wildcards.dataset, study_of(m["model"], m["variant"]))
+    return path if USE_TUNED and Path(path).is_file() else None
+
+
 def train_args(wildcards):
     """`ijae train` options of run ``wildcards.run`` on ``wildcards.dataset``."""
     m = RUN_ID.fullmatch(wildcards.run)
     args = ["--model", m["model"], "--seed", m["seed"], "--set", f"data.dataset={wildcards.dataset}"]
+    preset = run_preset(wildcards)
+    if preset:
+        args += ["--preset", preset]
     if m["variant"]:
         args += ["--set", f"model.variant={m['variant']}", "--set", f"model.lam={m['lam']}"]
     for override in TRAIN_SET:
@@ -104,8 +129,12 @@ def run_settings(wildcards):
     while a comment-only edit re-runs nothing. The config file is a param, not an input, for
     that reason: an input's newer mtime alone would re-run every run."""
     model = RUN_ID.fullmatch(wildcards.run)["model"]
+    tuned = run_preset(wildcards)
     return {"config": _read_yaml(PROFILE_CONFIG),
             "preset": _read_yaml(f"config/presets/{PROFILE}/{model}.yaml"),
+            # a tuned preset's values, not its provenance block (a re-tune that picks the same
+            # values re-runs nothing)
+            "tuned": {k: v for k, v in (_read_yaml(tuned) or {}).items() if k != "tuned"} if tuned else None,
             "args": train_args(wildcards)}
 
 
@@ -117,15 +146,19 @@ def sweep_lambdas(variant):
 
 def runs_of(dataset, table):
     """λ-IJAE's run folders of one table on ``dataset``: metrics_table1 (Table 1's λ, Table 1's
-    seeds) or metrics (the λ grid and ablations as well, over the sweep seeds)."""
-    table1 = [run_id("ijae", s, "implicit", LAM) for s in SEEDS]
+    seeds), metrics_seeds (Table 1's λ over the sweep seeds: the seeded Table 1) or metrics (the
+    λ grid and ablations as well, over the sweep seeds)."""
+    table1 = [run_id("ijae", s, "implicit", LAM) for s in TABLE_SEEDS[table]]
     grid = [run_id("ijae", s, v, lam) for v in config["pareto"]["variants"]
             for lam in sweep_lambdas(v) for s in SWEEP_SEEDS]
-    ids = table1 if table == "metrics_table1" else list(dict.fromkeys(table1 + grid))
+    ids = list(dict.fromkeys(table1 + grid)) if table == "metrics" else table1
     return [f"{RUNS}/{dataset}/{r}" for r in ids]
 
 
-TABLE_DATASETS = {"metrics_table1": TABLE1_DATASETS, "metrics": DATASETS}
+# the three metric tables: Table 1 (its datasets and seeds, within the main job's budget), the
+# seeded Table 1 (every dataset, the sweep seeds), every run (the sweeps and the baselines)
+TABLE_DATASETS = {"metrics_table1": TABLE1_DATASETS, "metrics_seeds": DATASETS, "metrics": DATASETS}
+TABLE_SEEDS = {"metrics_table1": SEEDS, "metrics_seeds": SWEEP_SEEDS, "metrics": SWEEP_SEEDS}
 IJAE_RUNS = {t: [r for d in TABLE_DATASETS[t] for r in runs_of(d, t)] for t in TABLE_DATASETS}
 
 
@@ -137,4 +170,4 @@ def baseline_runs(wildcards):
 
     runnable = set(availability.available(checkpoints.checkout.get().output[0]))
     return [f"{RUNS}/{d}/{run_id(m, s)}" for d in TABLE_DATASETS[wildcards.table]
-            for m in BASELINES[d] if m in runnable for s in SEEDS]
+            for m in BASELINES[d] if m in runnable for s in TABLE_SEEDS[wildcards.table]]

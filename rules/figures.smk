@@ -82,7 +82,7 @@ rule figures:
         rules.table.output,
         rules.pareto_plot.output,
         rules.claims.output,
-        rules.table_all.output,
+        rules.table_seeds.output,
         # records collected before precision / recall existed cannot draw it (ijae evaluate again);
         # input functions: the files are looked at only when this target is planned, not at parse
         lambda wc: rules.modes_plot.output if records_have(rules.pareto_plot.input[0], MODES_COLUMNS) else [],

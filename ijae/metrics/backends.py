@@ -85,7 +85,7 @@ def _score_digits(job: Scoring) -> tuple[dict, np.ndarray]:
     """digits: the classifier on each image, its 10 classes the modes; stacked_digits: the same
     classifier on each channel (stacked.py), the 1,000 triples the modes."""
     from ijae import data
-    from ijae.metrics import digits, labels, stacked
+    from ijae.metrics import collapse, digits, labels, stacked
 
     is_stacked = job.cfg.data.dataset == "stacked_digits"
     reader = stacked if is_stacked else digits    # the same functions, per image or per channel
@@ -100,6 +100,8 @@ def _score_digits(job: Scoring) -> tuple[dict, np.ndarray]:
     size = int(job.samples.shape[1])
     net = digits.load_classifier(digits.classifier_path(size, job.cache))[0]
     sample_modes = reader.predicted_labels(job.samples, net)
+    fields.update(collapse.top_modes_share(sample_modes, stacked.N_MODES if is_stacked
+                                           else digits.N_CLASSES))
     if is_stacked:   # the protocol: a mode is covered by one sample; KL against uniform
         fields[K.KEY_GENERATION_METRIC] = stacked.GENERATION_METRIC
         fields.update(labels.mode_coverage(sample_modes, np.full(stacked.N_MODES, 1 / stacked.N_MODES),

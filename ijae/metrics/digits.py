@@ -110,7 +110,7 @@ def train_classifier(image_size: int, recipe: dict = RECIPE) -> dict:
         sched = torch.optim.lr_scheduler.OneCycleLR(opt, recipe["max_lr"],
                                                     total_steps=recipe["epochs"] * batches)
         for _ in tqdm(range(recipe["epochs"]), desc=f"digits classifier {image_size}px",
-                      unit="epoch", leave=False):
+                      unit="epoch", leave=False, disable=None):
             order = torch.randperm(len(x), generator=generator)
             for i in range(0, len(x), recipe["batch_size"]):
                 idx = order[i:i + recipe["batch_size"]]

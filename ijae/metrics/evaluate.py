@@ -10,7 +10,9 @@ Backends (``backends.py``; default: the run config's ``eval.backend``):
   reconstruction keeps its digit (``recon_label_agreement``); the samples' mode coverage (the 10
   classes). Stacked digits (stacked.py): the classifier channel by channel, 1,000 modes.
 
-Both add KID and precision / recall (Kynkäänniemi et al. 2019) on FID's features and reference.
+Both add KID and precision / recall (Kynkäänniemi et al. 2019) on FID's features and reference
+(the train split; ``eval.fid_reference: heldout``: the run's held-out split, which tuning selects
+on), and the collapse guard's measures and verdict (collapse.py).
 
 Every setting (batch size, weights files for offline machines, the cache folder, ...) is listed
 once, with its default and environment variable, in ``defaults.py``.
@@ -56,7 +58,7 @@ def _evaluate_locked(run: str | Path, **kwargs) -> dict:
     Keyword arguments: the settings of ``ijae.metrics.defaults.SETTINGS`` (a value not given,
     or None, falls back to the setting's environment variable, then its default)."""
     from ijae import config, contract, data
-    from ijae.metrics import fidelity, record
+    from ijae.metrics import collapse, fidelity, record
 
     start = time.perf_counter()
     settings = defaults.resolve(kwargs)
@@ -78,10 +80,18 @@ def _evaluate_locked(run: str | Path, **kwargs) -> dict:
                                 f"the run's {CONFIG} gives {size}x{size} (data.image_size)")
     backend.check(cfg)
     method = method_fields(cfg.model.name)
+    timing = contract.read_timing(run)
     device = fidelity.resolve_device(settings["device"])
     fid, splits = settings["fid"], settings["is_splits"]
-    # the train split is the reference of FID, KID and precision / recall; --no-fid drops all
-    reference = data.load_dataset(cfg.data).train[:settings["fid_reference_n"]] if fid else None
+    # the reference of FID, KID and precision / recall: the train split, or (eval.fid_reference:
+    # heldout) the run's held-out split; --no-fid drops all
+    heldout = cfg.eval.fid_reference == "heldout"
+    split_name = cfg.data.split if heldout else "train"
+    if fid:
+        ds = data.load_dataset(cfg.data)
+        reference = (ds.test if heldout else ds.train)[:settings["fid_reference_n"]]
+    else:
+        reference = None
     scored, distances = backend.score(Scoring(
         samples=samples, reference=reference, originals=originals,
         reconstructions=reconstructions, cfg=cfg, settings=settings,
@@ -100,16 +110,21 @@ def _evaluate_locked(run: str | Path, **kwargs) -> dict:
         K.KEY_METRIC_IS_STD: scored[K.KEY_METRIC_IS_STD], K.KEY_IS_SPLITS: splits,
         K.KEY_IS_STD_OVER: f"{splits} splits of the samples", K.KEY_N_SAMPLES: int(len(samples)),
         K.KEY_METRIC_FID: scored[K.KEY_METRIC_FID],
-        K.KEY_FID_REFERENCE: f"{cfg.data.dataset} train split" if fid else None,
+        K.KEY_FID_REFERENCE: f"{cfg.data.dataset} {split_name} split" if fid else None,
         K.KEY_FID_REFERENCE_N: int(len(reference)) if fid else None,
+        K.KEY_HELDOUT_SPLIT: cfg.data.split,
         K.KEY_RECON_METRIC: scored[K.KEY_RECON_METRIC],
         K.KEY_METRIC_RECON_MEAN: float(np.mean(distances)),
         K.KEY_METRIC_RECON_STD: float(np.std(distances)),
         K.KEY_RECON_STD_OVER: "images", K.KEY_N_RECONSTRUCTIONS: int(len(distances)),
         **{k: v for k, v in scored.items() if k not in lead},
+        **collapse.image_measures(samples, originals),
+        K.KEY_PRESET: cfg.preset, K.KEY_PRESET_KIND: cfg.preset_kind,
+        K.KEY_TRAIN_SECONDS: timing.get("seconds"), K.KEY_TRAIN_THREADS: timing.get("threads"),
         K.KEY_CONFIG_HASH: cfg.digest(), K.KEY_RUN: record.portable_path(run),
         **record.provenance(device),
     }
+    out.update(collapse.verdict(out))
     for key in record.PATH_KEYS:
         if out.get(key):
             out[key] = record.portable_path(out[key])

@@ -28,6 +28,7 @@ KEY_N_SAMPLES = "n_samples"
 KEY_METRIC_FID = "fid"
 KEY_FID_REFERENCE = "fid_reference"
 KEY_FID_REFERENCE_N = "fid_reference_n"
+KEY_HELDOUT_SPLIT = "heldout_split"   # the run's held-out split (data.split): test | validation
 
 # beside FID, on the same features and reference (the train split): KID (mean, std over random
 # subsets) and precision / recall (Kynkaanniemi et al. 2019: the share of samples inside the real
@@ -62,6 +63,15 @@ def class_fraction_key(label: int) -> str:
     return f"{CLASS_FRACTION_PREFIX}{int(label)}"
 
 
+# degenerate samples (collapse.py): spread and contrast against the real images, the share of the
+# most common 1 % of the modes, and the verdict with the measures that decided it
+KEY_SAMPLE_SPREAD_RATIO = "sample_spread_ratio"
+KEY_SAMPLE_CONTRAST_RATIO = "sample_contrast_ratio"
+KEY_TOP_MODES_SHARE = "top_modes_share"
+KEY_TOP_MODES_K = "top_modes_k"
+KEY_COLLAPSED = "collapsed"
+KEY_COLLAPSE_REASON = "collapse_reason"
+
 # reconstruction: a distance between each test image and its reconstruction
 KEY_RECON_METRIC = "recon_metric"
 KEY_METRIC_RECON_MEAN = "recon_mean"
@@ -91,6 +101,10 @@ KEY_LABELS_OF_ORIGINALS = "labels_first_originals"
 N_LABELLED = 16                          # how many of each
 
 # provenance
+KEY_PRESET = "preset"                    # the preset file of the run's config (or empty)
+KEY_PRESET_KIND = "preset_kind"          # hand | tuned
+KEY_TRAIN_SECONDS = "train_seconds"      # training wall time (RUN/timing.json; all resumes)
+KEY_TRAIN_THREADS = "train_threads"
 KEY_CONFIG_HASH = "config_hash"
 KEY_RUN = "run"                          # the run folder, relative (see record.portable_path)
 KEY_DEVICE = "device"

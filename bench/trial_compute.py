@@ -1,5 +1,5 @@
-"""The compute of one tuning trial, per study: training seconds of its hand-sized trial (trial 0)
-at one thread, the way the workflow runs every job, against λ-IJAE's.
+"""The compute of one tuning trial, per study: training CPU seconds of its hand-sized trial
+(trial 0) at one thread, the way the workflow runs every job, against λ-IJAE's.
 
 Each study's trial trains a fraction ``--fraction`` of its steps (every step count of the
 config scaled: train.steps, 2Stage-VAE's stage1_steps), timed by the training loop itself
@@ -47,7 +47,7 @@ def measure(study: str, dataset: str, fraction: float, profile: str = "default")
     short = from_dict(raw)
     with tempfile.TemporaryDirectory() as folder:
         registry.get_adapter(short.model.name).train(short, Path(folder) / "run")
-        seconds = read_timing(Path(folder) / "run")["seconds"]
+        seconds = read_timing(Path(folder) / "run")["cpu_seconds"]
     steps = full["train.steps"]
     return {"study": study, "model": space.model, "steps": steps,
             "steps_timed": short.train.steps, "seconds_timed": round(seconds, 2),

@@ -186,11 +186,15 @@ def _cmd_modes(args) -> int:
 
 
 def _cmd_claims(args) -> int:
+    import pandas as pd
+
     from ijae.report import claims
 
-    table = claims.write_claims(args.metrics, args.out, confidence=args.confidence)
+    table = claims.write_claims(args.metrics, args.out, confidence=args.confidence, lam=args.lam)
     for _, r in table.iterrows():
-        print(f"{r['dataset']}: {r['claim']}: {r['verdict']} ({claims.interval_text(r)})")
+        decide = f"; {r['seeds_to_decide']} seeds would decide it" \
+            if r["seeds_to_decide"] is not None and not pd.isna(r["seeds_to_decide"]) else ""
+        print(f"{r['dataset']}: {r['claim']}: {r['verdict']} ({claims.interval_text(r)}{decide})")
     print(f"claims.csv, claims.md -> {args.out}", file=sys.stderr)
     return 0
 
@@ -338,6 +342,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--out", required=True, help="folder for claims.csv and claims.md")
     p.add_argument("--confidence", type=float, default=0.95,
                    help="coverage of the t intervals over seeds, in (0, 1) (default: 0.95)")
+    p.add_argument("--lam", type=float, default=0.3,
+                   help="Table 1's λ: λ-IJAE's runs the Table 1 claims compare (default: 0.3)")
     p.set_defaults(func=_cmd_claims)
 
     p = sub.add_parser("toy", help="Figure 1: the 1-D divergence comparison of Appendix B")

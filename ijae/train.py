@@ -11,7 +11,7 @@ dedicated generator, so the data order is part of the saved RNG state. On CPU a 
 any point and resumed with ``--resume`` ends bit-identical to an uninterrupted one.
 
 Run folder: config.yaml (resolved config), checkpoint.pt, losses.csv (one row per step),
-timing.json (training seconds up to the checkpoint, over every resume), .lock (held while a
+timing.json (training wall and CPU seconds up to the checkpoint, over every resume), .lock (held while a
 process works on the folder, ijae/runlock.py). Speed options: ijae/accel.py.
 
 Progress goes to stderr: a line when a run starts or resumes (from which step), and, where
@@ -162,14 +162,16 @@ def _train(cfg, run: Path, resume: bool) -> None:
     accel.compile_networks(model, t.compile)
 
     # training seconds: those of the checkpoint resumed from (timing.json) plus this process's
-    spent = read_timing(run).get("seconds", 0.0) if has_checkpoint else 0.0
-    began = time.perf_counter()
+    timing = read_timing(run) if has_checkpoint else {}
+    spent, spent_cpu = timing.get("seconds", 0.0), timing.get("cpu_seconds", 0.0)
+    began, began_cpu = time.perf_counter(), time.process_time()
 
     def save_checkpoint(step: int) -> None:
         checkpoint.save(run / CHECKPOINT, step=step, model=model.state_dict(),
                         optimizers={n: o.state_dict() for n, o in optimizers.items()},
                         rng=checkpoint.rng_state(sampler.generator), config=cfg.to_dict())
-        write_timing(run, spent + time.perf_counter() - began, torch.get_num_threads(), step)
+        write_timing(run, spent + time.perf_counter() - began,
+                     spent_cpu + time.process_time() - began_cpu, torch.get_num_threads(), step)
 
     log = LossLog(run / LOSSES, model.loss_names, start if has_checkpoint else None)
     use_bf16 = t.bf16 and device.type == "cuda"

@@ -88,12 +88,14 @@ rule claims:
     params:
         out=lambda wc, output: os.path.dirname(output.md),
         confidence=config["claims"]["confidence"],
+        lam=LAM,
         provenance=lambda wc, input: provenance(input[0]),
     conda:
         "../envs/ijae.yaml"
     shell:
         # stdout: one line per claim and dataset, its verdict and interval
-        "ijae claims {input:q} --out {params.out:q} --confidence {params.confidence} > {log:q} 2>&1"
+        "ijae claims {input:q} --out {params.out:q} --confidence {params.confidence} --lam {params.lam} "
+        "> {log:q} 2>&1"
 
 
 include: "reporting.smk"

@@ -120,7 +120,8 @@ def _evaluate_locked(run: str | Path, **kwargs) -> dict:
         **{k: v for k, v in scored.items() if k not in lead},
         **collapse.image_measures(samples, originals),
         K.KEY_PRESET: cfg.preset, K.KEY_PRESET_KIND: cfg.preset_kind,
-        K.KEY_TRAIN_SECONDS: timing.get("seconds"), K.KEY_TRAIN_THREADS: timing.get("threads"),
+        K.KEY_TRAIN_SECONDS: timing.get("seconds"), K.KEY_TRAIN_CPU_SECONDS: timing.get("cpu_seconds"),
+        K.KEY_TRAIN_THREADS: timing.get("threads"),
         K.KEY_CONFIG_HASH: cfg.digest(), K.KEY_RUN: record.portable_path(run),
         **record.provenance(device),
     }

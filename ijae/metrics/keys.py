@@ -104,6 +104,7 @@ N_LABELLED = 16                          # how many of each
 KEY_PRESET = "preset"                    # the preset file of the run's config (or empty)
 KEY_PRESET_KIND = "preset_kind"          # hand | tuned
 KEY_TRAIN_SECONDS = "train_seconds"      # training wall time (RUN/timing.json; all resumes)
+KEY_TRAIN_CPU_SECONDS = "train_cpu_seconds"   # the training process's CPU time (the same)
 KEY_TRAIN_THREADS = "train_threads"
 KEY_CONFIG_HASH = "config_hash"
 KEY_RUN = "run"                          # the run folder, relative (see record.portable_path)

@@ -36,14 +36,16 @@ from ijae import UserError
 from ijae.contract import atomic_write_text
 from ijae.metrics import keys as K
 from ijae.report import pareto
-from ijae.report.records import read_metrics, run_summary, variant_name
+from ijae.report.records import collapsed_mask, read_metrics, run_summary, variant_name
 
 RULE = __doc__.split("\n\n", 1)[1].rsplit("\nPure:", 1)[0].strip()
 HOLDS, REFUTED, UNDECIDED = "holds", "refuted", "undecided at this budget"
+NOT_RANKED = "not ranked (collapsed)"
+MAX_SEEDS = 10_000   # beyond this, "seeds to decide" reads "> 10000": the effect is ~0
 MODE_SHARE = "modes_covered_share"   # modes covered / modes: comparable across datasets
 COLUMNS = ("dataset", "claim", "measure", "direction", "lambdas", "runs", "seeds",
            "effect", "effect_low", "effect_high", "effect_unit", "spearman_rho",
-           "seeds_dominating", "verdict", "note")
+           "seeds_dominating", "verdict", "seeds_to_decide", "note")
 
 
 @dataclass(frozen=True)
@@ -92,6 +94,24 @@ def t_interval(values: np.ndarray, confidence: float) -> tuple[float, float, flo
     return mean, mean - half, mean + half
 
 
+def seeds_to_decide(values, confidence: float):
+    """The fewest seeds whose t interval, at the mean and standard deviation of the per-seed
+    ``values``, leaves 0 out: an int, "> MAX_SEEDS" for an effect near 0, or None (fewer than 2
+    values: no spread to go on)."""
+    from scipy import stats
+
+    values = np.asarray(values, float)
+    if len(values) < 2:
+        return None
+    mean, sd = abs(values.mean()), values.std(ddof=1)
+    if sd == 0:
+        return 2 if mean > 0 else f"> {MAX_SEEDS}"
+    q = (1 + confidence) / 2
+    n = np.arange(2, MAX_SEEDS + 1)
+    ok = stats.t.ppf(q, n - 1) * sd / np.sqrt(n) < mean
+    return int(n[ok][0]) if ok.any() else f"> {MAX_SEEDS}"
+
+
 def spearman(x: np.ndarray, y: np.ndarray) -> float:
     if np.ptp(x) == 0 or np.ptp(y) == 0:
         return float("nan")
@@ -123,14 +143,19 @@ def trend_row(runs: pd.DataFrame, trend: Trend, confidence: float,
     elif positive_only:
         notes.append("λ = 0 left out: the trend within (0, 1], without the pure GAN")
     claim = f"{trend.claim}, over λ > 0" if positive_only and not trend.skip_zero else trend.claim
+    result = verdict(low, high, trend.sign) if len(per_seed) >= 2 else UNDECIDED
+    collapsed = part[collapsed_mask(part)]
+    if not collapsed.empty:   # a collapse at some λ is an outcome of that λ: kept, and named
+        notes.append("collapsed runs kept in the slope: " + ", ".join(
+            f"λ = {r[K.KEY_LAMBDA]:g} seed {int(r[K.KEY_SEED])}" for _, r in collapsed.iterrows()))
     return {"claim": claim, "measure": trend.measure,
             "direction": "rises" if trend.sign > 0 else "falls",
             "lambdas": _lambdas(part[K.KEY_LAMBDA]), "runs": len(part), "seeds": len(per_seed),
             "effect": effect, "effect_low": low, "effect_high": high,
             "effect_unit": f"{trend.measure} per unit λ (least-squares slope, mean over seeds)",
             "spearman_rho": spearman(part[K.KEY_LAMBDA].to_numpy(float), values),
-            "seeds_dominating": "",
-            "verdict": verdict(low, high, trend.sign) if len(per_seed) >= 2 else UNDECIDED,
+            "seeds_dominating": "", "verdict": result,
+            "seeds_to_decide": seeds_to_decide(per_seed, confidence) if result == UNDECIDED else None,
             "note": "; ".join(notes)}
 
 
@@ -176,11 +201,90 @@ def dominance_row(runs: pd.DataFrame, variant: str, confidence: float) -> dict:
             "seeds": len(seeds), "effect": effect, "effect_low": low, "effect_high": high,
             "effect_unit": f"hypervolume of λ-IJAE's front − the {name} front's (mean over seeds)",
             "spearman_rho": np.nan, "seeds_dominating": f"{dominating} of {len(seeds)}",
-            "verdict": result, "note": note}
+            "verdict": result,
+            "seeds_to_decide": seeds_to_decide([gap for _, gap in judged], confidence)
+            if result == UNDECIDED else None, "note": note}
 
 
-def claims(metrics: pd.DataFrame, confidence: float = 0.95) -> pd.DataFrame:
-    """A row per claim and dataset (COLUMNS), from every λ-IJAE run of the metrics table."""
+def _paired(mine: pd.DataFrame, theirs: pd.DataFrame):
+    """(seeds both ran where neither collapsed, the seeds left out for a collapse, with why)."""
+    both = sorted(set(mine[K.KEY_SEED]) & set(theirs[K.KEY_SEED]))
+    kept, dropped = [], []
+    for seed in both:
+        bad = [(who, r) for who, d in (("λ-IJAE", mine), ("it", theirs))
+               for _, r in d[(d[K.KEY_SEED] == seed) & collapsed_mask(d)].iterrows()]
+        if bad:
+            dropped.append(f"seed {int(seed)} ({'; '.join(f'{who} collapsed: {r.get(K.KEY_COLLAPSE_REASON)}' for who, r in bad)})")
+        else:
+            kept.append(seed)
+    return kept, dropped
+
+
+def table1_rows(part: pd.DataFrame, baseline: pd.DataFrame, lam: float, confidence: float) -> list[dict]:
+    """The Table 1 claims of λ-IJAE at ``lam`` against one baseline on one dataset (module
+    docstring): IS, reconstruction and the dominance of the (IS, reconstruction) point."""
+    mine = part[(part[K.KEY_MODEL] == "ijae") & (part[K.KEY_VARIANT] == pareto.IMPLICIT)
+                & ((part[K.KEY_LAMBDA] - lam).abs() < 1e-9)]
+    name = str(baseline[K.KEY_LABEL].iloc[0])
+    seeds, dropped = _paired(mine, baseline)
+    by_seed = {s: (mine[mine[K.KEY_SEED] == s].iloc[0], baseline[baseline[K.KEY_SEED] == s].iloc[0])
+               for s in seeds}
+    base = {"lambdas": f"{lam:g}", "runs": len(mine) + len(baseline), "seeds": len(seeds),
+            "spearman_rho": np.nan}
+    dropped_note = ("seeds left out: " + "; ".join(dropped)) if dropped else ""
+    if not seeds:
+        why = dropped_note or f"λ-IJAE and {name} share no seed"
+        return [{**base, "claim": f"λ-IJAE beats {name} on IS, on reconstruction and in both "
+                                  "(Table 1)", "measure": "is_mean, recon_mean",
+                 "direction": "dominates", "effect": np.nan, "effect_low": np.nan,
+                 "effect_high": np.nan, "effect_unit": "", "seeds_dominating": "",
+                 "verdict": NOT_RANKED if dropped else UNDECIDED, "seeds_to_decide": None,
+                 "note": why}]
+    rows, parts = [], {}
+    for measure, claim, sign, unit in (
+            (K.KEY_METRIC_IS_MEAN, f"λ-IJAE beats {name} on IS (Table 1)", +1,
+             f"λ-IJAE's IS − {name}'s (mean over seeds)"),
+            (K.KEY_METRIC_RECON_MEAN, f"λ-IJAE reconstructs closer than {name} (Table 1)", -1,
+             f"{name}'s reconstruction distance − λ-IJAE's (mean over seeds)")):
+        diffs = np.array([sign * (a[measure] - b[measure]) for a, b in by_seed.values()], float)
+        effect, low, high = t_interval(diffs, confidence)
+        result = verdict(low, high, +1) if len(diffs) >= 2 else UNDECIDED
+        parts[measure] = (result, diffs)
+        rows.append({**base, "claim": claim, "measure": measure, "direction": "higher" if sign > 0
+                     else "lower", "effect": effect, "effect_low": low, "effect_high": high,
+                     "effect_unit": unit, "seeds_dominating": "", "verdict": result,
+                     "seeds_to_decide": seeds_to_decide(diffs, confidence) if result == UNDECIDED else None,
+                     "note": "; ".join(filter(None, [f"{len(diffs)} seed(s): no interval"
+                                                     if len(diffs) < 2 else "", dropped_note]))})
+    results = [r for r, _ in parts.values()]
+    dominating = sum(a[K.KEY_METRIC_IS_MEAN] >= b[K.KEY_METRIC_IS_MEAN]
+                     and a[K.KEY_METRIC_RECON_MEAN] <= b[K.KEY_METRIC_RECON_MEAN]
+                     for a, b in by_seed.values())
+    result = HOLDS if all(r == HOLDS for r in results) else \
+        REFUTED if any(r == REFUTED for r in results) else UNDECIDED
+    needed = [seeds_to_decide(d, confidence) for r, d in parts.values() if r == UNDECIDED]
+    rows.append({**base, "claim": f"λ-IJAE's (IS, reconstruction) point dominates {name}'s (Table 1)",
+                 "measure": f"{K.KEY_METRIC_IS_MEAN} ↑, {K.KEY_METRIC_RECON_MEAN} ↓",
+                 "direction": "dominates", "effect": np.nan, "effect_low": np.nan,
+                 "effect_high": np.nan, "effect_unit": "both claims above",
+                 "seeds_dominating": f"{dominating} of {len(seeds)}", "verdict": result,
+                 "seeds_to_decide": _most(needed) if result == UNDECIDED else None,
+                 "note": "; ".join(filter(None, ["holds when both hold, refuted when either is",
+                                                 dropped_note]))})
+    return rows
+
+
+def _most(needed: list):
+    """The largest of several seeds-to-decide (any "> N" wins; None when none is known)."""
+    known = [n for n in needed if n is not None]
+    if not known:
+        return None
+    return next((n for n in known if isinstance(n, str)), max(known))
+
+
+def claims(metrics: pd.DataFrame, confidence: float = 0.95, lam: float = 0.3) -> pd.DataFrame:
+    """A row per claim and dataset (COLUMNS), from every λ-IJAE run of the metrics table and,
+    for the Table 1 claims, λ-IJAE at ``lam`` against each baseline's runs."""
     if not 0 < confidence < 1:
         raise UserError(f"confidence = {confidence}: expected a number in (0, 1), e.g. 0.95")
     ablation = metrics[metrics[K.KEY_MODEL] == "ijae"].copy()
@@ -202,6 +306,10 @@ def claims(metrics: pd.DataFrame, confidence: float = 0.95) -> pd.DataFrame:
                                  **trend_row(implicit, trend, confidence, positive_only=True)})
         for variant in sorted(set(part[K.KEY_VARIANT].dropna()) - {pareto.IMPLICIT}):
             rows.append({"dataset": dataset, **dominance_row(part, variant, confidence)})
+        at_lam = ((implicit[K.KEY_LAMBDA] - lam).abs() < 1e-9).any()
+        others = metrics[(metrics[K.KEY_DATASET] == dataset) & (metrics[K.KEY_MODEL] != "ijae")]
+        for model, baseline in (others.groupby(K.KEY_MODEL, sort=True) if at_lam else ()):
+            rows += [{"dataset": dataset, **row} for row in table1_rows(part, baseline, lam, confidence)]
     return pd.DataFrame(rows, columns=list(COLUMNS))
 
 
@@ -222,22 +330,24 @@ def markdown(table: pd.DataFrame, metrics: pd.DataFrame, confidence: float) -> s
     for dataset, block in table.groupby("dataset", sort=True):
         lines += [f"## {dataset}", "",
                   "| claim | verdict | effect [interval] | unit | ρ (λ, measure) | "
-                  "seeds where λ-IJAE's front dominates | λ | runs | seeds | note |",
-                  "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |"]
+                  "seeds where λ-IJAE dominates | seeds that would decide it | λ | runs | seeds | note |",
+                  "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |"]
         for _, r in block.iterrows():
             rho = "—" if pd.isna(r["spearman_rho"]) else f"{r['spearman_rho']:+.2f}"
+            decide = r["seeds_to_decide"]
+            decide = "—" if decide is None or (isinstance(decide, float) and pd.isna(decide)) else str(decide)
             lines.append(f"| {r['claim']} | **{r['verdict']}** | {interval_text(r)} | "
-                         f"{r['effect_unit']} | {rho} | {r['seeds_dominating'] or '—'} | "
+                         f"{r['effect_unit']} | {rho} | {r['seeds_dominating'] or '—'} | {decide} | "
                          f"{r['lambdas']} | {r['runs']} | {r['seeds']} | {r['note']} |")
         lines.append("")
     return "\n".join(lines)
 
 
-def write_claims(metrics_csv: str | Path, out_dir: str | Path,
-                 confidence: float = 0.95) -> pd.DataFrame:
+def write_claims(metrics_csv: str | Path, out_dir: str | Path, confidence: float = 0.95,
+                 lam: float = 0.3) -> pd.DataFrame:
     """claims.csv and claims.md in ``out_dir`` from a metrics table; returns the table."""
     metrics = read_metrics(metrics_csv)
-    table = claims(metrics, confidence)
+    table = claims(metrics, confidence, lam)
     out = Path(out_dir)
     atomic_write_text(out / "claims.csv", table.to_csv(index=False))
     atomic_write_text(out / "claims.md", markdown(table, metrics, confidence))

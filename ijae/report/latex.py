@@ -9,9 +9,10 @@ from ijae.metrics.keys import (KEY_BACKEND, KEY_DATASET, KEY_METRIC_FID, KEY_MET
                                KEY_METRIC_IS_STD, KEY_METRIC_RECON_MEAN, KEY_METRIC_RECON_STD,
                                KEY_RECON_METRIC)
 from ijae.report.provenance import FRESH, PROVENANCE
-from ijae.report.records import FID_STD, METHOD, N_SEEDS, our_key, paper_key
+from ijae.report.records import FID_STD, METHOD, N_COLLAPSED, N_SEEDS, our_key, paper_key
 
 CACHED_MARK = r"$^\dagger$"   # beside a row that is not fresh (ijae/report/provenance.py)
+COLLAPSED_MARK = r"$^\ddagger$"   # beside a row with a collapsed seed: never bold (not ranked)
 
 LATEX_SPECIALS = {"&": r"\&", "%": r"\%", "#": r"\#", "_": r"\_", "$": r"\$", "{": r"\{",
                   "}": r"\}", "~": r"\textasciitilde{}", "^": r"\^{}", "\\": r"\textbackslash{}",
@@ -30,8 +31,11 @@ def _cell(mean, std, digits: int, bold: bool) -> str:
     return rf"\textbf{{{text}}}" if bold else text
 
 
-def _best(values: pd.Series, higher: bool) -> pd.Series:
-    """Which entries hold the column's best value (ties all bold; NaN never)."""
+def _best(values: pd.Series, higher: bool, ranked: pd.Series | None = None) -> pd.Series:
+    """Which entries hold the column's best value among the ``ranked`` ones (ties all bold; NaN
+    never)."""
+    if ranked is not None:
+        values = values.where(ranked)
     if values.notna().sum() == 0:
         return pd.Series(False, index=values.index)
     best = values.max() if higher else values.min()
@@ -44,9 +48,11 @@ def table1_latex(rows: pd.DataFrame, paper: pd.DataFrame | None, profile: str) -
         theirs = None if paper is None else paper[paper["dataset"] == dataset]
         side = theirs is not None and not theirs.empty
         block = block.reset_index(drop=True)
-        bold_is = _best(block[KEY_METRIC_IS_MEAN], True)
-        bold_fid = _best(block[KEY_METRIC_FID], False)
-        bold_rec = _best(block[KEY_METRIC_RECON_MEAN], False)
+        collapsed = block[N_COLLAPSED] > 0 if N_COLLAPSED in block.columns \
+            else pd.Series(False, index=block.index)
+        bold_is = _best(block[KEY_METRIC_IS_MEAN], True, ~collapsed)
+        bold_fid = _best(block[KEY_METRIC_FID], False, ~collapsed)
+        bold_rec = _best(block[KEY_METRIC_RECON_MEAN], False, ~collapsed)
         cached = (block[PROVENANCE] != FRESH) if PROVENANCE in block.columns \
             else pd.Series(False, index=block.index)
         seeds = "over seeds" if (block[N_SEEDS] > 1).all() else (
@@ -57,7 +63,9 @@ def table1_latex(rows: pd.DataFrame, paper: pd.DataFrame | None, profile: str) -
                   rf"{escape(profile)} profile); $\pm$: standard deviation {seeds}."
                   + (" Paper: the values printed in the paper." if side else "")
                   + (rf" {CACHED_MARK}: cached, from the committed records (its run is not in "
-                     "this work folder)." if cached.any() else "") + "}",
+                     "this work folder)." if cached.any() else "")
+                  + (rf" {COLLAPSED_MARK}: collapsed in a seed (degenerate samples), not ranked."
+                     if collapsed.any() else "") + "}",
                   r"\begin{tabular}{l" + "c" * (3 + 2 * side) + "}", r"\toprule",
                   "Method & IS $\\uparrow$ & FID $\\downarrow$ & "
                   + escape(block[KEY_RECON_METRIC].iloc[0]) + " $\\downarrow$"
@@ -70,7 +78,8 @@ def table1_latex(rows: pd.DataFrame, paper: pd.DataFrame | None, profile: str) -
             p_lp = pd.Series([m["lpips_mean"] if m else float("nan") for m in matched])
             bold_pis, bold_plp = _best(p_is, True), _best(p_lp, False)
         for i, r in block.iterrows():
-            cells = [escape(r[METHOD]) + (CACHED_MARK if cached[i] else ""),
+            cells = [escape(r[METHOD]) + (CACHED_MARK if cached[i] else "")
+                     + (COLLAPSED_MARK if collapsed[i] else ""),
                      _cell(r[KEY_METRIC_IS_MEAN], r[KEY_METRIC_IS_STD], 2, bold_is[i]),
                      _cell(r[KEY_METRIC_FID], r[FID_STD], 2, bold_fid[i]),
                      _cell(r[KEY_METRIC_RECON_MEAN], r[KEY_METRIC_RECON_STD], 3, bold_rec[i])]

@@ -18,6 +18,7 @@ from ijae.metrics.keys import (KEY_METRIC_MODE_KL, KEY_METRIC_MODES_COVERED, KEY
                                KEY_METRIC_RECALL, KEY_METRIC_RECON_CHANNEL_AGREEMENT,
                                KEY_METRIC_RECON_LABEL_AGREEMENT, KEY_ORIGINALS_ACCURACY,
                                KEY_RECON_LABEL_AGREEMENT_CHANCE)
+from ijae.metrics.keys import KEY_COLLAPSE_REASON, KEY_COLLAPSED, KEY_PRESET_KIND
 from ijae.report import provenance as prov
 
 REQUIRED = TABLE_KEYS
@@ -31,6 +32,9 @@ SEED_MEAN_KEYS = (*LABEL_AGREEMENT_KEYS, KEY_METRIC_RECON_CHANNEL_AGREEMENT,
                   KEY_METRIC_RECALL)
 METHOD = "method"        # the table's label column, made here from the record (method_label)
 N_SEEDS = "n_seeds"      # columns added by over_seeds
+N_COLLAPSED = "n_collapsed"        # how many of the row's seeds collapsed (ijae/metrics/collapse.py)
+COLLAPSE_NOTE = "collapse_note"    # which seeds collapsed and the measures that decided it
+PRESETS = "presets"                # the presets of the row's runs: hand, tuned
 SEEDS = "seeds"
 RUNS = "runs"
 FID_STD = "fid_std"
@@ -82,9 +86,12 @@ def over_seeds(metrics: pd.DataFrame) -> pd.DataFrame:
     """One row per method (METHOD_KEYS): with more than one seed, IS, FID and reconstruction
     are the mean of the seeds' scores and each ± is their standard deviation over seeds
     (ddof 1), and the ``*_std_over`` columns say "N seeds"; with one seed the record is kept as
-    it is (its ± over IS splits / test images). Adds METHOD, N_SEEDS, SEEDS, RUNS, FID_STD."""
+    it is (its ± over IS splits / test images). Adds METHOD, N_SEEDS, SEEDS, RUNS, FID_STD,
+    N_COLLAPSED, COLLAPSE_NOTE (seeds whose samples collapsed: the row is marked, never ranked)
+    and PRESETS."""
     if metrics.empty:
-        return metrics.assign(**{METHOD: [], N_SEEDS: [], SEEDS: [], RUNS: [], FID_STD: []})
+        return metrics.assign(**{METHOD: [], N_SEEDS: [], SEEDS: [], RUNS: [], FID_STD: [],
+                                 N_COLLAPSED: [], COLLAPSE_NOTE: [], PRESETS: []})
     rows = []
     for _, part in metrics.groupby(list(METHOD_KEYS), dropna=False, sort=False):
         first = part.iloc[0].copy()
@@ -92,6 +99,9 @@ def over_seeds(metrics: pd.DataFrame) -> pd.DataFrame:
         first[SEEDS] = seeds_text(part[KEY_SEED])
         first[RUNS] = ", ".join(filter(None, (run_name(r) for _, r in part.iterrows())))
         first[FID_STD] = float("nan")
+        first[N_COLLAPSED], first[COLLAPSE_NOTE] = collapse_summary(part)
+        first[PRESETS] = ", ".join(sorted(set(part[KEY_PRESET_KIND].dropna().astype(str)))) \
+            if KEY_PRESET_KIND in part.columns else ""
         if prov.PROVENANCE in part.columns:   # fresh / cached, per seed where they differ
             first[prov.PROVENANCE] = prov.over_seeds(part, KEY_SEED)
         if len(part) > 1:
@@ -110,6 +120,22 @@ def over_seeds(metrics: pd.DataFrame) -> pd.DataFrame:
     table = pd.DataFrame(rows).reset_index(drop=True)
     table[METHOD] = table.apply(method_label, axis=1)
     return table
+
+
+def collapsed_mask(metrics: pd.DataFrame) -> pd.Series:
+    """Which records collapsed (records without the field: none)."""
+    if KEY_COLLAPSED not in metrics.columns:
+        return pd.Series(False, index=metrics.index)
+    return metrics[KEY_COLLAPSED].map(lambda v: str(v).lower() == "true")
+
+
+def collapse_summary(part: pd.DataFrame) -> tuple[int, str]:
+    """(how many of ``part``'s runs collapsed, 'collapsed in 1 of 3 seeds (seed 2: ...)')."""
+    bad = part[collapsed_mask(part)]
+    if bad.empty:
+        return 0, ""
+    why = "; ".join(f"seed {int(r[KEY_SEED])}: {r.get(KEY_COLLAPSE_REASON, '')}" for _, r in bad.iterrows())
+    return len(bad), f"collapsed in {len(bad)} of {len(part)} seed{'s' if len(part) > 1 else ''} ({why})"
 
 
 def run_summary(metrics: pd.DataFrame) -> str:

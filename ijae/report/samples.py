@@ -32,13 +32,23 @@ def run_record(run: Path) -> dict:
 
 
 def run_label(run: Path) -> str:
-    """The method's name from the run's metrics.json (label, and λ for λ-IJAE), else the folder."""
+    """The method's name from the run's metrics.json (label, and λ for λ-IJAE), else the folder;
+    a collapsed run (ijae/metrics/collapse.py) says so."""
     r = run_record(run)
     if not r:
         return run.name
     if r.get("model") == "ijae":
-        return f"{variant_name(r.get('variant'))} (λ = {float(r['lambda']):g})"
-    return str(r.get("label") or run.name)
+        label = f"{variant_name(r.get('variant'))} (λ = {float(r['lambda']):g})"
+    else:
+        label = str(r.get("label") or run.name)
+    return label + (" ⚠ COLLAPSED" if r.get(K.KEY_COLLAPSED) else "")
+
+
+def collapse_notes(runs: list[Path]) -> list[str]:
+    """'AGE collapsed: <the measures that decided it>' for every collapsed run."""
+    return [f"{run_label(run).replace(' ⚠ COLLAPSED', '')} collapsed: "
+            f"{run_record(run).get(K.KEY_COLLAPSE_REASON)}."
+            for run in runs if run_record(run).get(K.KEY_COLLAPSED)]
 
 
 def upscale(images: np.ndarray, factor: int) -> np.ndarray:
@@ -143,6 +153,7 @@ def samples_grid(runs: list[str | Path], out: str | Path, title: str = "", n: in
     ax.tick_params(length=0)
     if title:
         ax.set_title(title, fontsize=10)
+    note = " ".join(filter(None, [note, *collapse_notes(runs)]))
     if channels:
         note = " ".join(filter(None, [note, "Right of each image: its R, G, B channels, top to "
                                       "bottom, in grey."]))

@@ -21,10 +21,12 @@ from ijae.metrics.keys import (KEY_METRIC_MODE_KL, KEY_METRIC_MODES_COVERED,
                                KEY_MODES_COVERED_RULE, KEY_N_MODES, KEY_ORIGINALS_ACCURACY,
                                KEY_RECON_LABEL_AGREEMENT_CHANCE)
 from ijae.report import provenance as prov
-from ijae.report.records import (FID_STD, METHOD, N_SEEDS, RUNS, SEED_MEAN_KEYS, SEEDS, our_key,
-                                 over_seeds, paper_key, read_metrics)
+from ijae.report.records import (COLLAPSE_NOTE, FID_STD, METHOD, N_COLLAPSED, N_SEEDS, PRESETS,
+                                 RUNS, SEED_MEAN_KEYS, SEEDS, our_key, over_seeds, paper_key,
+                                 read_metrics)
 
 PAPER_IS, PAPER_LPIPS = "paper_is", "paper_lpips"   # the paper's value beside a row (as parsed)
+COLLAPSED_MARK = " ⚠ collapsed"   # beside a row with a collapsed seed
 
 
 def lambda_notes(metrics: pd.DataFrame, lam: float) -> list[str]:
@@ -164,10 +166,10 @@ def table1_markdown(rows: pd.DataFrame, paper: pd.DataFrame | None, profile: str
         head = ("| method | implementation | dataset | IS ↑ | FID ↓ | reconstruction ↓ | "
                 + ("label agreement ↑ | " if agree else "")
                 + ("modes covered ↑ | mode KL ↓ | " if modes else "")
-                + "metric | samples | reconstructions | seeds | ± over |"
+                + "metric | samples | reconstructions | seeds | ± over | preset |"
                 + (" source |" if shown else ""))
         lines += [head + (" paper IS ↑ | paper LPIPS ↓ |" if side else ""),
-                  "|" + " --- |" * (11 + agree + 2 * modes + shown + 2 * side)]
+                  "|" + " --- |" * (12 + agree + 2 * modes + shown + 2 * side)]
         for _, r in block.iterrows():
             fid = "—" if pd.isna(r[KEY_METRIC_FID]) else _pm(r[KEY_METRIC_FID], r[FID_STD])
             agreement = (_pm(r[KEY_METRIC_RECON_LABEL_AGREEMENT], float("nan"), 3) + " | ") \
@@ -175,17 +177,24 @@ def table1_markdown(rows: pd.DataFrame, paper: pd.DataFrame | None, profile: str
             if modes:
                 agreement += (f"{r[KEY_METRIC_MODES_COVERED]:.4g} / {int(r[KEY_N_MODES])} | "
                               f"{_pm(r[KEY_METRIC_MODE_KL], float('nan'), 3)} | ")
-            line = (f"| {r[METHOD]} | {r[KEY_IMPLEMENTATION]} | {dataset} | "
+            line = (f"| {r[METHOD]}{COLLAPSED_MARK if r[N_COLLAPSED] else ''} | "
+                    f"{r[KEY_IMPLEMENTATION]} | {dataset} | "
                     f"{_pm(r[KEY_METRIC_IS_MEAN], r[KEY_METRIC_IS_STD])} | {fid} | "
                     f"{_pm(r[KEY_METRIC_RECON_MEAN], r[KEY_METRIC_RECON_STD], 3)} | {agreement}"
                     f"{r[KEY_RECON_METRIC]} ({backend}) | {int(r[KEY_N_SAMPLES])} | "
-                    f"{int(r[KEY_N_RECONSTRUCTIONS])} | {r[SEEDS]} | {r[KEY_IS_STD_OVER]} |"
+                    f"{int(r[KEY_N_RECONSTRUCTIONS])} | {r[SEEDS]} | {r[KEY_IS_STD_OVER]} | "
+                    f"{r[PRESETS] or 'hand'} |"
                     + (f" {r[prov.PROVENANCE]} |" if shown else ""))
             lines.append(line + (f" {r[PAPER_IS]} | {r[PAPER_LPIPS]} |" if side else ""))
         for _, p in (paper_only if side else pd.DataFrame()).iterrows():
             lines.append(f"| {p['method']} (paper only; not run here) |"
-                         + " — |" * (10 + agree + 2 * modes + shown)
+                         + " — |" * (11 + agree + 2 * modes + shown)
                          + f" {_pm(p['is_mean'], p['is_std'])} | {_pm(p['lpips_mean'], p['lpips_std'])} |")
+        collapsed = block[block[N_COLLAPSED] > 0]
+        if not collapsed.empty:
+            lines += ["", f"{COLLAPSED_MARK.strip()}: the samples are degenerate "
+                      "(ijae/metrics/collapse.py); the row is shown, not ranked: "
+                      + "; ".join(f"{r[METHOD]} {r[COLLAPSE_NOTE]}" for _, r in collapsed.iterrows())]
         lines.append("")
     lines += [f"- {note}" for note in notes] + ([""] if notes else [])
     if paper is not None:   # columns of inputs/paper_table1.csv, the paper's printed numbers
@@ -206,7 +215,7 @@ TABLE1_COLUMNS = (METHOD, KEY_IMPLEMENTATION, KEY_MODEL, KEY_VARIANT, KEY_LAMBDA
                   KEY_DATASET, KEY_BACKEND, KEY_METRIC_IS_MEAN, KEY_METRIC_IS_STD,
                   KEY_IS_STD_OVER, KEY_N_SAMPLES, KEY_METRIC_FID, FID_STD, KEY_RECON_METRIC,
                   KEY_METRIC_RECON_MEAN, KEY_METRIC_RECON_STD, KEY_RECON_STD_OVER,
-                  KEY_N_RECONSTRUCTIONS, RUNS, prov.PROVENANCE)
+                  KEY_N_RECONSTRUCTIONS, RUNS, PRESETS, N_COLLAPSED, COLLAPSE_NOTE, prov.PROVENANCE)
 
 
 def availability_notes(records: list[dict], rows: pd.DataFrame) -> list[str]:

@@ -80,7 +80,7 @@ def study_rows(trials: pd.DataFrame) -> pd.DataFrame:
             "best_design": None if best is None else int(best["design"]),
             "gain": np.nan if best is None else hand_value - best["criterion"],
             "median": done["criterion"].median() if len(done) else np.nan,
-            "train_seconds": part["train_seconds"].median() if "train_seconds" in part else np.nan,
+            "train_seconds": part["train_cpu_seconds"].median() if "train_cpu_seconds" in part else np.nan,
             "curve": curve, "p_all_failed": p_fail,
         })
     table = pd.DataFrame(rows)
@@ -103,7 +103,7 @@ def markdown(trials: pd.DataFrame, studies: pd.DataFrame) -> str:
              "preset, each trial trained, exported and scored on a validation split carved from "
              "the train split (the test split is never loaded). Criterion, lower is better: "
              "**ln FID + ln reconstruction distance**, both on the validation split "
-             "(ijae/tune/criterion.py). Compute per trial: the training seconds of a run at one "
+             "(ijae/tune/criterion.py). Compute per trial: the training CPU seconds of a run at one "
              "thread, set equal to λ-IJAE's 1,200 steps by each space's `train.steps` "
              "(bench/trial_compute.py; λ-IJAE-L1 / -L2 keep λ-IJAE's steps); the median measured "
              "per study is below. A failed trial (diverged, or collapsed: ijae/metrics/collapse.py) "
@@ -115,7 +115,7 @@ def markdown(trials: pd.DataFrame, studies: pd.DataFrame) -> str:
     for dataset, block in studies.groupby("dataset", sort=True):
         lines += [f"## {dataset}", "",
                   "| method | trials | completed | trial 0 (hand-sized) | best (design trial) | "
-                  "gain over trial 0 | median | train s / trial (× λ-IJAE's) | "
+                  "gain over trial 0 | median | train CPU s / trial (× λ-IJAE's) | "
                   + " | ".join(f"E best of {i}" for i in range(1, k + 1)) + " |",
                   "| --- " * (8 + k) + "|"]
         for _, r in block.iterrows():

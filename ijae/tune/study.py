@@ -41,7 +41,8 @@ POLL_S = 20          # how often the owner looks at the other workers' trials
 DESIGN, FAILURE, WORKER, RETRY_OF = "design", "failure", "worker", "retry_of"
 # what a finished trial keeps of its record (user attrs: the trials table reads these)
 RECORD_ATTRS = ("fid", "recon_mean", "is_mean", "recon_label_agreement", "modes_covered",
-                "n_modes", "train_seconds", "collapsed", "collapse_reason", "run")
+                "n_modes", "train_seconds", "train_cpu_seconds", "collapsed", "collapse_reason",
+                "run")
 
 
 @dataclass

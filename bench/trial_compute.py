@@ -7,7 +7,8 @@ config scaled: train.steps, 2Stage-VAE's stage1_steps), timed by the training lo
 <profile>/<study>.space.yaml) were set so every ratio is near 1: equal training time per trial.
 Prints JSON; ``--out`` also writes it (results/bench/trial_compute-cpu.json).
 
-    python bench/trial_compute.py [--dataset stacked_digits] [--fraction 0.1] [--out FILE]
+    python bench/trial_compute.py [--profile default] [--dataset stacked_digits] [--fraction 0.1]
+                                  [--out FILE]
 """
 from __future__ import annotations
 
@@ -32,7 +33,7 @@ def measure(study: str, dataset: str, fraction: float, profile: str = "default")
     from ijae.contract import read_timing
     from ijae.tune import space as space_mod, trial
 
-    torch.set_num_threads(1)
+    torch.set_num_threads(int(os.environ["OMP_NUM_THREADS"]))
     space = space_mod.read_space(space_mod.space_path(profile, study))
     base = trial.base_config(REPO / "config" / f"{profile}.yaml", space, dataset, 0)
     hand = space_mod.check(space, base)
@@ -67,6 +68,7 @@ def _has(raw: dict, key: str) -> bool:
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--profile", default="default", help="default, or paper (on a GPU)")
     parser.add_argument("--dataset", default="stacked_digits")
     parser.add_argument("--fraction", type=float, default=0.1)
     parser.add_argument("--studies", nargs="+", default=list(STUDIES))
@@ -74,12 +76,13 @@ def main() -> int:
     args = parser.parse_args()
     rows = []
     for study in args.studies:
-        rows.append(measure(study, args.dataset, args.fraction))
+        rows.append(measure(study, args.dataset, args.fraction, args.profile))
         print(json.dumps(rows[-1]), file=sys.stderr, flush=True)
     reference = next((r["train_seconds_per_trial"] for r in rows if r["study"] == "ijae"), None)
     for r in rows:
         r["ratio_to_ijae"] = round(r["train_seconds_per_trial"] / reference, 2) if reference else None
-    out = {"bench": "trial_compute", "dataset": args.dataset, "fraction": args.fraction,
+    out = {"bench": "trial_compute", "profile": args.profile, "dataset": args.dataset,
+           "fraction": args.fraction,
            "threads": 1, "device": platform.processor() or platform.machine(),
            "cpu_count": os.cpu_count(), "studies": rows}
     text = json.dumps(out, indent=2)

@@ -46,7 +46,12 @@ def _cmd_tune(args) -> int:
     raw = config.read_yaml(Path(args.config))
     profile = raw.get("profile", "paper")
     study_name = args.study or (raw.get("model") or {}).get("name", "ijae")
-    space = space_mod.read_space(args.space or space_mod.space_path(profile, study_name))
+    path = Path(args.space) if args.space else space_mod.space_path(profile, study_name)
+    if not args.space and not path.is_file():
+        have = sorted(space_mod.study_of(f) for f in path.parent.glob(f"*{space_mod.SPACE_SUFFIX}"))
+        raise UserError(f"study {study_name!r}: no search space {path} for the {profile} profile; "
+                        f"the studies with one: {', '.join(have) or 'none'}")
+    space = space_mod.read_space(path)
     dataset = args.dataset or config.from_dict(raw).data.dataset
     if dataset not in config.DATASETS:
         raise config.ConfigError(f"--dataset {dataset}: expected one of {config.DATASETS}")
@@ -186,14 +191,11 @@ def _cmd_modes(args) -> int:
 
 
 def _cmd_claims(args) -> int:
-    import pandas as pd
-
     from ijae.report import claims
 
     table = claims.write_claims(args.metrics, args.out, confidence=args.confidence, lam=args.lam)
     for _, r in table.iterrows():
-        decide = f"; {r['seeds_to_decide']} seeds would decide it" \
-            if r["seeds_to_decide"] is not None and not pd.isna(r["seeds_to_decide"]) else ""
+        decide = f"; {r['seeds_to_decide']} seeds would decide it" if r["seeds_to_decide"] else ""
         print(f"{r['dataset']}: {r['claim']}: {r['verdict']} ({claims.interval_text(r)}{decide})")
     print(f"claims.csv, claims.md -> {args.out}", file=sys.stderr)
     return 0

@@ -171,3 +171,37 @@ def baseline_runs(wildcards):
     runnable = set(availability.available(checkpoints.checkout.get().output[0]))
     return [f"{RUNS}/{d}/{run_id(m, s)}" for d in TABLE_DATASETS[wildcards.table]
             for m in BASELINES[d] if m in runnable for s in TABLE_SEEDS[wildcards.table]]
+
+
+# ---- the tuning studies (rules/tune.smk) ----------------------------------------------------
+TUNE = config["tune"]
+TUNE_ROOT = f"{WORK}/tune/{PROFILE}"
+STUDIES = TUNE["studies"]
+# Optuna's journal in the work folder (every study of the profile, one file) or an RDB URL
+TUNE_STORAGE = TUNE["storage"] or f"{TUNE_ROOT}/optuna.journal"
+TUNE_SETS = [*TUNE["set"].get(PROFILE, []), *TRAIN_SET]   # every trial's settings, then the runs'
+
+
+def space_file(study):
+    return f"config/presets/{PROFILE}/{study}.space.yaml"
+
+
+def tune_settings(wildcards):
+    """What a study's trials depend on (a param: an edit re-runs the study, which then starts
+    a new Optuna study, ijae/tune/study.py): the profile's config, the model's hand-sized preset,
+    the search space, the trials' settings and seeds."""
+    model = "ijae" if wildcards.study.startswith("ijae") else wildcards.study
+    return {"config": _read_yaml(PROFILE_CONFIG),
+            "preset": _read_yaml(f"config/presets/{PROFILE}/{model}.yaml"),
+            "space": _read_yaml(space_file(wildcards.study)), "sets": TUNE_SETS,
+            "seed": TUNE["seed"], "design_seed": TUNE["design_seed"]}
+
+
+def tune_args(wildcards):
+    args = ["--study", wildcards.study, "--dataset", wildcards.dataset, "--trials",
+            str(TUNE["trials"]), "--seed", str(TUNE["seed"]), "--design-seed",
+            str(TUNE["design_seed"]), "--storage", TUNE_STORAGE, "--folder",
+            f"{TUNE_ROOT}/{wildcards.dataset}"]
+    for setting in TUNE_SETS:
+        args += ["--set", setting]
+    return args

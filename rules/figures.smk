@@ -87,3 +87,7 @@ rule figures:
         # input functions: the files are looked at only when this target is planned, not at parse
         lambda wc: rules.modes_plot.output if records_have(rules.pareto_plot.input[0], MODES_COLUMNS) else [],
         lambda wc: expand(rules.samples_grid.output.png, dataset=cached_sample_datasets()),
+        # the tuning report, where every study's preset and trials table are there (committed)
+        lambda wc: rules.tuning_report.output if all(Path(f).is_file() for f in [
+            *rules.tuning_report.input, *(tuned_preset(d, s) for d in DATASETS for s in STUDIES)])
+            else [],

@@ -2,42 +2,11 @@
 # ablations, every baseline), K trials each of its search space
 # (config/presets/<profile>/<study>.space.yaml), every trial trained, exported and scored on a
 # validation split; each study writes its tuned preset (TUNED/<profile>/<dataset>/<study>.yaml)
-# and trials table, and tuning_report reports the search (tuning.md, tuning.png). The tuned
+# and trials table (RESULTS/studies/<dataset>/<study>.trials.csv), and tuning_report reports the
+# search (tuning.md, tuning.png). The tuned
 # presets are not inputs of the runs (a param, as the profile's config: rules/common.smk), so
-# `table1` on a fresh clone reads the committed ones and never plans a study.
-TUNE = config["tune"]
-TUNE_ROOT = f"{WORK}/tune/{PROFILE}"
-STUDIES = TUNE["studies"]
-# Optuna's journal in the work folder (every study of the profile, one file) or an RDB URL
-TUNE_STORAGE = TUNE["storage"] or f"{TUNE_ROOT}/optuna.journal"
-TUNE_SETS = [*TUNE["set"].get(PROFILE, []), *TRAIN_SET]   # every trial's settings, then the runs'
-
-
-def space_file(study):
-    return f"config/presets/{PROFILE}/{study}.space.yaml"
-
-
-def tune_settings(wildcards):
-    """What a study's trials depend on (a param: an edit re-runs the study, which then starts
-    a new Optuna study, ijae/tune/study.py): the profile's config, the model's hand-sized preset,
-    the search space, the trials' settings and seeds."""
-    model = "ijae" if wildcards.study.startswith("ijae") else wildcards.study
-    return {"config": _read_yaml(PROFILE_CONFIG),
-            "preset": _read_yaml(f"config/presets/{PROFILE}/{model}.yaml"),
-            "space": _read_yaml(space_file(wildcards.study)), "sets": TUNE_SETS,
-            "seed": TUNE["seed"], "design_seed": TUNE["design_seed"]}
-
-
-def tune_args(wildcards):
-    args = ["--study", wildcards.study, "--dataset", wildcards.dataset, "--trials",
-            str(TUNE["trials"]), "--seed", str(TUNE["seed"]), "--design-seed",
-            str(TUNE["design_seed"]), "--storage", TUNE_STORAGE, "--folder",
-            f"{TUNE_ROOT}/{wildcards.dataset}"]
-    for setting in TUNE_SETS:
-        args += ["--set", setting]
-    return args
-
-
+# `table1` on a fresh clone reads the committed ones and never plans a study. Its settings and
+# helpers (TUNE, STUDIES, tune_settings, tune_args) are in common.smk.
 wildcard_constraints:
     study="|".join(re.escape(s) for s in STUDIES),
     worker=r"\d+",
@@ -50,15 +19,17 @@ rule tune_study:
         space=lambda wc: ancient(space_file(wc.study)),
         checkout=lambda wc: [] if wc.study.startswith("ijae") else ancient(rules.checkout.output[0]),
     output:
-        trials=f"{TUNE_ROOT}/{{dataset}}/{{study}}.trials.csv",   # first: work_folder reads it
+        # both committed (the trial folders and the journal stay in the work folder), so on a
+        # fresh clone `snakemake tune` has nothing to do
         preset=f"{TUNED}/{PROFILE}/{{dataset}}/{{study}}.yaml",
+        trials=f"{RESULTS}/studies/{{dataset}}/{{study}}.trials.csv",
     log:
         f"{TUNE_ROOT}/{{dataset}}/{{study}}.log",
     params:
         config=PROFILE_CONFIG,
         settings=tune_settings,
         args=tune_args,
-        work=work_folder,
+        work=WORK,
     threads: 1
     resources:
         gpu=GPUS,

@@ -73,3 +73,29 @@ def test_a_bad_preset_is_named_with_its_file(tmp_path, monkeypatch, text, fragme
     with pytest.raises(config.ConfigError) as info:
         config.load(REPO / "config" / "default.yaml", model="vae")
     assert f"preset {tmp_path / 'default' / 'vae.yaml'}: " in str(info.value) and fragment in str(info.value)
+
+
+def test_a_preset_file_replaces_the_hand_sized_one_and_the_config_says_which(tmp_path):
+    """--preset: a baseline's tuned preset replaces its hand-sized one (model section whole);
+    λ-IJAE's updates the profile's own model section; provenance names the file and its kind;
+    a preset tuned for another model, or a missing file, is one error naming it."""
+    default = REPO / "config" / "default.yaml"
+    hand = config.load(default, model="vae")
+    assert hand.preset == "config/presets/default/vae.yaml" and hand.preset_kind == "hand"
+    tuned = tmp_path / "vae.yaml"
+    tuned.write_text("tuned: {model: vae, best_value: 4.2}\nmodel: {latent_dim: 32, width: 32, "
+                     "sigma: 0.05}\ntrain: {steps: 2750, lr_g: 3.0e-4, lr_e: 3.0e-4}\n")
+    cfg = config.load(default, model="vae", preset=tuned)
+    assert (cfg.model.sigma, cfg.train.steps, cfg.train.lr_e) == (0.05, 2750, 3e-4)
+    assert cfg.train.betas == [0.5, 0.9]            # not in the tuned file: the profile's
+    assert cfg.preset == str(tuned) and cfg.preset_kind == "tuned"
+    own = tmp_path / "ijae.yaml"
+    own.write_text("tuned: {model: ijae}\nmodel: {tau_mismatch: 0.5}\ntrain: {lr_d: 1.0e-3}\n")
+    cfg = config.load(default, preset=own)
+    assert (cfg.model.tau_mismatch, cfg.model.tau_pairing, cfg.train.lr_d) == (0.5, "stack", 1e-3)
+    assert cfg.model.width == 32 and cfg.preset_kind == "tuned"
+    with pytest.raises(config.ConfigError, match="tuned.model = 'vae'.*another model"):
+        config.load(default, model="age", preset=tuned)
+    with pytest.raises(config.ConfigError, match="does not exist"):
+        config.load(default, model="vae", preset=tmp_path / "nope.yaml")
+    assert config.load(default).preset is None and config.load(default).preset_kind == "hand"

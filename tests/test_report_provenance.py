@@ -73,7 +73,7 @@ def test_provenance_column_says_fresh_or_cached_in_csv_and_markdown(fresh_clone_
     assert table["provenance"].to_dict() == {"age": "cached", "alphagan": "cached",
                                              "ijae": "fresh", "vae": "fresh"}
     md = (fresh_clone_table / "table1.md").read_text()
-    assert "| ± over | source |" in md and prov.LEGEND in md
+    assert "| ± over | preset | source |" in md and prov.LEGEND in md
     vae = next(line for line in md.splitlines() if line.startswith("| VAE "))
     age = next(line for line in md.splitlines() if line.startswith("| AGE "))
     assert vae.endswith(" fresh |") and age.endswith(" cached |")

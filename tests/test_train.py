@@ -21,15 +21,19 @@ def ijae(*args, **kwargs):
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, **kwargs)
 
 
-def finish(proc):
+def finish(proc) -> str:
     out, err = proc.communicate(timeout=600)
     assert proc.returncode == 0, err.decode()[-2000:]
+    return err.decode()
 
 
 def test_sigkill_then_resume_is_bit_identical_to_uninterrupted(tmp_path):
     cfg_file = tmp_path / "tiny.yaml"
     cfg_file.write_text(config.dump(tiny_config("train.steps=150", "train.checkpoint_every=5")))
-    finish(ijae("train", cfg_file, "--out", tmp_path / "whole"))
+    whole_log = finish(ijae("train", cfg_file, "--out", tmp_path / "whole"))
+    # a job's log (stderr not a terminal): a start line and one line per checkpoint
+    assert f"{tmp_path / 'whole'}: starting, 150 steps" in whole_log
+    assert "step 5 / 150 (3%)" in whole_log and "step 150 / 150 (100%)" in whole_log
 
     killed = tmp_path / "killed"
     proc = ijae("train", cfg_file, "--out", killed)
@@ -41,9 +45,14 @@ def test_sigkill_then_resume_is_bit_identical_to_uninterrupted(tmp_path):
     proc.wait()
     step_at_kill = torch.load(killed / contract.CHECKPOINT, weights_only=True)["step"]
     assert step_at_kill < 150, "the kill must land mid-run for this test to mean anything"
-    finish(ijae("train", cfg_file, "--out", killed, "--resume"))
+    # (the kill may land between the checkpoint and its timing.json: then none is counted yet)
+    killed_cpu = contract.read_timing(killed).get("cpu_seconds", 0.0)
+    resumed_log = finish(ijae("train", cfg_file, "--out", killed, "--resume"))
+    assert f"resuming from its checkpoint at step {step_at_kill}, 150 steps" in resumed_log
 
     assert_same_run(tmp_path / "whole", killed, step=150)
+    timing = contract.read_timing(killed)   # training time over both processes, to the end
+    assert timing["step"] == 150 and timing["cpu_seconds"] > killed_cpu >= 0
 
 
 def test_non_finite_loss_stops_naming_step_and_loss(tmp_path, monkeypatch):

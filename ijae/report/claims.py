@@ -310,6 +310,8 @@ def claims(metrics: pd.DataFrame, confidence: float = 0.95, lam: float = 0.3) ->
         others = metrics[(metrics[K.KEY_DATASET] == dataset) & (metrics[K.KEY_MODEL] != "ijae")]
         for model, baseline in (others.groupby(K.KEY_MODEL, sort=True) if at_lam else ()):
             rows += [{"dataset": dataset, **row} for row in table1_rows(part, baseline, lam, confidence)]
+    for row in rows:   # text: a count, "> 10000", or "" (decided, or no spread to go on)
+        row["seeds_to_decide"] = "" if row["seeds_to_decide"] is None else str(row["seeds_to_decide"])
     return pd.DataFrame(rows, columns=list(COLUMNS))
 
 
@@ -334,8 +336,7 @@ def markdown(table: pd.DataFrame, metrics: pd.DataFrame, confidence: float) -> s
                   "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |"]
         for _, r in block.iterrows():
             rho = "—" if pd.isna(r["spearman_rho"]) else f"{r['spearman_rho']:+.2f}"
-            decide = r["seeds_to_decide"]
-            decide = "—" if decide is None or (isinstance(decide, float) and pd.isna(decide)) else str(decide)
+            decide = r["seeds_to_decide"] or "—"
             lines.append(f"| {r['claim']} | **{r['verdict']}** | {interval_text(r)} | "
                          f"{r['effect_unit']} | {rho} | {r['seeds_dominating'] or '—'} | {decide} | "
                          f"{r['lambdas']} | {r['runs']} | {r['seeds']} | {r['note']} |")

@@ -19,6 +19,10 @@ from ijae import UserError
 from ijae.metrics import keys as K
 
 NAME = "ln FID + ln reconstruction distance (validation split)"
+
+
+class UnscoredError(UserError, ValueError):
+    """The record has no finite FID or reconstruction distance: the trial failed to be scored."""
 FLOOR = 1e-6     # FID is >= 0 in theory; a tiny negative estimate must not break the log
 
 
@@ -38,5 +42,5 @@ def value(record: dict, where: str = "trial") -> float:
     fid, distance = record.get(K.KEY_METRIC_FID), record.get(K.KEY_METRIC_RECON_MEAN)
     for key, v in ((K.KEY_METRIC_FID, fid), (K.KEY_METRIC_RECON_MEAN, distance)):
         if not isinstance(v, (int, float)) or isinstance(v, bool) or not math.isfinite(v):
-            raise UserError(f"{where}: {key} is {v!r}; the criterion needs a finite number")
+            raise UnscoredError(f"{where}: {key} is {v!r}; the criterion needs a finite number")
     return math.log(max(fid, FLOOR)) + math.log(max(distance, FLOOR))

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import yaml
 
-from ijae import config as config_mod
+from ijae import UserError, config as config_mod
 from ijae.contract import atomic_write_text
 from ijae.tune import criterion, space as space_mod
 
@@ -34,8 +34,9 @@ def preset_sections(study, values: dict) -> dict:
 
 def write(path: str | Path, study, profile: str, dataset: str, provenance: dict) -> Path:
     """Write the tuned preset of ``study``'s best trial to ``path`` (atomically)."""
+    from ijae.metrics import record
     from ijae.metrics.record import git_state, portable_path
-    from ijae.tune.study import DESIGN, best_trial, final_trials
+    from ijae.tune.study import DESIGN, best_trial, final_trials, trial_folder
 
     path = Path(path)
     finished = final_trials(study)
@@ -46,6 +47,12 @@ def write(path: str | Path, study, profile: str, dataset: str, provenance: dict)
     values = dict(top.params) if top is not None else {p.name: v for p, v in zip(
         study.space.params, space_mod.hand_values(study.space, study.base).values())}
     git = git_state()
+    commits = set()
+    for design in finished:   # the commits the trials ran at, from their records
+        try:
+            commits.add(str(record.read(trial_folder(study, design)).get("git_commit") or "")[:12])
+        except UserError:   # a diverged trial has no record
+            pass
     block = {
         "model": study.space.model, "study": study.name, "profile": profile, "dataset": dataset,
         "trials": len(finished), "completed": sum(t.state.name == "COMPLETE" for t in finished.values()),
@@ -55,6 +62,7 @@ def write(path: str | Path, study, profile: str, dataset: str, provenance: dict)
         "hand_value": round(hand_value, 6) if isinstance(hand_value, float) else hand_value,
         "space": portable_path(study.space.path),
         "commit": git.get("git_commit"), "dirty": git.get("git_dirty"),
+        "trial_commits": sorted(commits - {""}),
         "written": datetime.now(timezone.utc).isoformat(timespec="seconds"), **provenance,
     }
     if top is None:

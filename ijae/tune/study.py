@@ -181,7 +181,14 @@ def run_one(study: Study, trial, log) -> None:
             log(line(trial.number, design, values, None, time.perf_counter() - start,
                      trial.user_attrs.get(FAILURE) or "diverged"), best(study))
             return
-        value = criterion.value(record, where=str(folder))
+        try:
+            value = criterion.value(record, where=str(folder))
+        except criterion.UnscoredError as error:   # e.g. a NaN FID of degenerate samples
+            trial.set_user_attr(FAILURE, f"unscored: {error}")
+            study.optuna.tell(trial, state=TrialState.FAIL)
+            log(line(trial.number, design, values, None, time.perf_counter() - start,
+                     trial.user_attrs.get(FAILURE)), best(study))
+            return
         for key in RECORD_ATTRS:
             if record.get(key) is not None:
                 trial.set_user_attr(key, record[key])

@@ -159,8 +159,9 @@ def test_typed_config_overrides(tmp_path):
                        "pareto={lambdas: [0.5], variants: [l1]}")
     assert result.returncode == 0, (result.stdout + result.stderr)[-3000:]
     runs = {j["wildcards"] for j in _jobs(result.stdout) if j["rule"] == "train"}
+    # λ-IJAE at Table 1's λ: Table 1's seeds 0, 1 and the seeded Table 1's (the sweep's) 1, 2
     assert runs == {f"dataset=digits, run=ijae-{v}-lam0.5-seed{s}" for v, seeds in
-                    (("implicit", (0, 1)), ("l1", (1, 2))) for s in seeds}
+                    (("implicit", (0, 1, 2)), ("l1", (1, 2))) for s in seeds}
     bad = snakemake("-n", "table1", "--config", "seeds=[0,x]")
     assert bad.returncode != 0 and "seeds" in bad.stdout + bad.stderr
 

@@ -43,19 +43,24 @@ METHOD_KEYS = (KEY_DATASET, KEY_BACKEND, KEY_MODEL, KEY_VARIANT, KEY_LAMBDA, KEY
                KEY_IMPLEMENTATION)
 
 
-def read_metrics(path: str | Path, required=REQUIRED) -> pd.DataFrame:
-    """The metrics table ``ijae collect`` wrote; a missing ``required`` column is one line saying
-    to score the runs again (records written before that column existed)."""
+def read_table(path: str | Path, required, what: str, made_by: str, expected: str) -> pd.DataFrame:
+    """A CSV table with ``required`` columns; a missing file or column is one line naming it."""
     path = Path(path)
     if not path.is_file():
-        raise UserError(f"metrics table {path} not found (make it with `ijae collect`)")
+        raise UserError(f"{what} {path} not found ({made_by})")
     table = pd.read_csv(path)
     missing = [c for c in required if c not in table.columns]
     if missing:
-        raise UserError(f"{path}: missing column(s) {missing}; expected the records of "
-                        "`ijae evaluate` (records written before these columns existed: run "
-                        "`ijae evaluate` on their runs again, then `ijae collect`)")
+        raise UserError(f"{path}: missing column(s) {missing}; expected {expected}")
     return table
+
+
+def read_metrics(path: str | Path, required=REQUIRED) -> pd.DataFrame:
+    """The metrics table ``ijae collect`` wrote; a missing ``required`` column is one line saying
+    to score the runs again (records written before that column existed)."""
+    return read_table(path, required, "metrics table", "make it with `ijae collect`",
+                      "the records of `ijae evaluate` (records written before these columns "
+                      "existed: run `ijae evaluate` on their runs again, then `ijae collect`)")
 
 
 def variant_name(variant) -> str:

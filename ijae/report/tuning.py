@@ -18,9 +18,9 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from ijae import UserError
 from ijae.contract import atomic_write_text
 from ijae.report.plotting import caption, pyplot, save
+from ijae.report.records import read_table
 
 NAMES = {"ijae": "λ-IJAE", "ijae-l1": "λ-IJAE-L1", "ijae-l2": "λ-IJAE-L2", "alphagan": "α-GAN",
          "age": "AGE", "twostage": "2Stage-VAE", "svae": "SVAE", "vae": "VAE"}
@@ -29,18 +29,9 @@ REQUIRED = ("profile", "dataset", "study", "model", "design", "state", "criterio
 
 def read_trials(paths) -> pd.DataFrame:
     """The trials tables, concatenated; interrupted trials dropped (their retry stands)."""
-    frames = []
-    for path in paths:
-        path = Path(path)
-        if not path.is_file():
-            raise UserError(f"trials table {path} not found (written by `ijae tune`)")
-        frame = pd.read_csv(path)
-        missing = [c for c in REQUIRED if c not in frame.columns]
-        if missing:
-            raise UserError(f"{path}: missing column(s) {missing}; expected a trials table of "
-                            "`ijae tune`")
-        frames.append(frame)
-    trials = pd.concat(frames, ignore_index=True)
+    trials = pd.concat([read_table(path, REQUIRED, "trials table", "written by `ijae tune`",
+                                   "a trials table of `ijae tune`") for path in paths],
+                       ignore_index=True)
     trials["failure"] = trials["failure"].fillna("").astype(str)
     return trials[~trials["failure"].str.startswith("interrupted")].reset_index(drop=True)
 

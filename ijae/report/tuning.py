@@ -142,7 +142,8 @@ def plot(trials: pd.DataFrame, studies: pd.DataFrame, out: Path) -> Path:
     """A row per dataset: the trials' criteria per model (strip) and the expected best of k."""
     plt = pyplot()
     datasets = sorted(studies["dataset"].unique())
-    fig, axes = plt.subplots(len(datasets), 2, figsize=(13, 4.2 * len(datasets)), squeeze=False)
+    fig, axes = plt.subplots(len(datasets), 2, figsize=(13, 5.0 * len(datasets)), squeeze=False)
+    fig.subplots_adjust(hspace=0.55)
     for row, dataset in zip(axes, datasets):
         block = studies[studies["dataset"] == dataset].reset_index(drop=True)
         part = trials[trials["dataset"] == dataset]
@@ -150,11 +151,11 @@ def plot(trials: pd.DataFrame, studies: pd.DataFrame, out: Path) -> Path:
         top = part["criterion"].max()
         for x, r in block.iterrows():
             mine = part[part["study"] == r["study"]]
-            done = mine[mine["state"] == "COMPLETE"]
-            jitter = np.linspace(-0.15, 0.15, max(len(done), 1))[:len(done)]
-            strip.scatter(x + jitter, done["criterion"], s=22, color="tab:blue", zorder=3)
-            hand = done[done["design"] == 0]
-            strip.scatter([x] * len(hand), hand["criterion"], s=90, facecolors="none",
+            done = mine[mine["state"] == "COMPLETE"].sort_values("design")
+            xs = x + np.linspace(-0.15, 0.15, max(len(done), 1))[:len(done)]
+            strip.scatter(xs, done["criterion"], s=22, color="tab:blue", zorder=3)
+            hand = (done["design"] == 0).to_numpy()   # the ring around trial 0's own dot
+            strip.scatter(xs[hand], done["criterion"][hand], s=90, facecolors="none",
                           edgecolors="tab:orange", lw=1.5, zorder=4)
             n_failed = int((mine["state"] != "COMPLETE").sum())
             if n_failed:

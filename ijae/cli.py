@@ -39,51 +39,12 @@ def _cmd_train(args) -> int:
 
 
 def _cmd_tune(args) -> int:
-    from ijae import UserError, config, data, work_dir
-    from ijae.metrics.record import portable_path
-    from ijae.tune import preset, space as space_mod, storage, study as study_mod, trial
+    from ijae.tune import run
 
-    raw = config.read_yaml(Path(args.config))
-    profile = raw.get("profile", "paper")
-    study_name = args.study or (raw.get("model") or {}).get("name", "ijae")
-    path = Path(args.space) if args.space else space_mod.space_path(profile, study_name)
-    if not args.space and not path.is_file():
-        have = sorted(space_mod.study_of(f) for f in path.parent.glob(f"*{space_mod.SPACE_SUFFIX}"))
-        raise UserError(f"study {study_name!r}: no search space {path} for the {profile} profile; "
-                        f"the studies with one: {', '.join(have) or 'none'}")
-    space = space_mod.read_space(path)
-    dataset = args.dataset or config.from_dict(raw).data.dataset
-    if dataset not in config.DATASETS:
-        raise config.ConfigError(f"--dataset {dataset}: expected one of {config.DATASETS}")
-    store = args.storage or storage.default_journal(profile)
-    root = Path(args.folder) if args.folder else work_dir() / "tune" / profile / dataset
-    base = trial.base_config(args.config, space, dataset, args.seed)
-    study = study_mod.open_study(store, profile, dataset, space, base, root, args.trials,
-                                 seed=args.seed, design_seed=args.design_seed, sets=args.set)
-    print(f"ijae tune [{study.name}]: {args.trials} trials of {space.model} on {dataset} "
-          f"({data.image_size(config.from_dict(base).data)} px), criterion {study_mod.criterion.NAME}; "
-          f"storage {portable_path(store) if not storage.is_url(store) else store}; "
-          f"trial folders {study.folder}", file=sys.stderr, flush=True)
-    with storage.read_guard(store):
-        complete = study_mod.work(study, owner=not args.worker)
-        if args.worker:
-            return 0
-        if not complete:
-            raise UserError(f"study {study.name}: {len(study_mod.final_trials(study))} of "
-                             f"{args.trials} trials finished (the others are still running "
-                             "elsewhere); run `ijae tune` again to wait for them")
-        table = study_mod.trials_table(study, profile, dataset)
-    out = Path(args.trials_out) if args.trials_out else root / f"{space.study}.trials.csv"
-    from ijae.contract import atomic_write_text
-
-    atomic_write_text(out, table.to_csv(index=False))
-    written = preset.write(args.preset_out or config.REPO / "config" / "tuned" / profile / dataset
-                           / f"{space.study}.yaml", study, profile, dataset,
-                           {"sampler": f"random design, seed {args.design_seed}",
-                            "training_seed": args.seed, "settings": list(args.set),
-                            "storage": portable_path(store) if not storage.is_url(store) else
-                            "(an RDB URL)"})
-    print(f"ijae tune [{study.name}]: {study_mod.best(study)}; {out}, {written}", file=sys.stderr)
+    run.tune(args.config, study=args.study, space=args.space, dataset=args.dataset,
+             trials=args.trials, seed=args.seed, design_seed=args.design_seed,
+             storage_spec=args.storage, folder=args.folder, sets=args.set, worker=args.worker,
+             preset_out=args.preset_out, trials_out=args.trials_out)
     return 0
 
 

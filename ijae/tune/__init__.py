@@ -5,5 +5,6 @@ One Optuna study per (profile, dataset, study): K trials of the study's search s
 each trial a run through the artifact contract on a validation split carved from the train split
 (trial.py), chosen by one criterion for every model (criterion.py), run by any number of workers
 against an Optuna journal or RDB storage (storage.py, study.py), ending in a tuned preset
-(preset.py: config/tuned/<profile>/<dataset>/<study>.yaml). The report: ijae/report/tuning.py.
+(preset.py: config/tuned/<profile>/<dataset>/<study>.yaml); run.py is `ijae tune` from start to
+finish. The report: ijae/report/tuning.py.
 """

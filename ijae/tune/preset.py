@@ -44,8 +44,7 @@ def write(path: str | Path, study, profile: str, dataset: str, provenance: dict)
     hand = finished.get(0)
     hand_value = None if hand is None else hand.value if hand.state.name == "COMPLETE" else \
         f"failed: {hand.user_attrs.get('failure', '')}"
-    values = dict(top.params) if top is not None else {p.name: v for p, v in zip(
-        study.space.params, space_mod.hand_values(study.space, study.base).values())}
+    values = dict(top.params) if top is not None else space_mod.hand_values(study.space, study.base)
     git = git_state()
     commits = set()
     for design in finished:   # the commits the trials ran at, from their records

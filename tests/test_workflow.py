@@ -327,7 +327,7 @@ def test_a_fresh_clone_has_no_study_to_run(tmp_path):
     for path in sorted(copy.rglob("*")):   # every file as new as a fresh checkout makes it
         os.utime(path)
     result = snakemake("-n", "--cores", "2", "--config", f"work={copy / 'work'}",
-                       f"results={copy / 'out'}", "--", *(str(p) for p in sorted(tuned.rglob("*.yaml"))),
+                       f"results={copy / 'out'}", "--", *(p.relative_to(copy).as_posix() for p in sorted(tuned.rglob("*.yaml"))),
                        cwd=copy)
     assert result.returncode == 0, (result.stdout + result.stderr)[-3000:]
     assert "Nothing to be done" in result.stdout + result.stderr, result.stdout[-3000:]

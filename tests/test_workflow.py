@@ -326,9 +326,9 @@ def test_a_fresh_clone_has_no_study_to_run(tmp_path):
     shutil.copytree(REPO / "results" / "default" / "studies", copy / "out" / "default" / "studies")
     for path in sorted(copy.rglob("*")):   # every file as new as a fresh checkout makes it
         os.utime(path)
+    presets = [p.relative_to(copy).as_posix() for p in sorted(tuned.rglob("*.yaml"))]
     result = snakemake("-n", "--cores", "2", "--config", f"work={copy / 'work'}",
-                       f"results={copy / 'out'}", "--", *(p.relative_to(copy).as_posix() for p in sorted(tuned.rglob("*.yaml"))),
-                       cwd=copy)
+                       f"results={copy / 'out'}", "--", *presets, cwd=copy)
     assert result.returncode == 0, (result.stdout + result.stderr)[-3000:]
     assert "Nothing to be done" in result.stdout + result.stderr, result.stdout[-3000:]
 

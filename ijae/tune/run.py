@@ -14,8 +14,9 @@ from ijae.tune import preset, space as space_mod, storage, study as study_mod, t
 def space_of(profile: str, study: str, path: str | Path | None) -> space_mod.Space:
     """The study's search space: ``path``, else the one beside the profile's presets (a study
     without one is a UserError naming the studies that have one)."""
-    path = Path(path) if path else space_mod.space_path(profile, study)
-    if not path.is_file() and path == space_mod.space_path(profile, study):
+    default = space_mod.space_path(profile, study)
+    path = Path(path) if path else default
+    if path == default and not path.is_file():
         have = sorted(space_mod.study_of(f) for f in path.parent.glob(f"*{space_mod.SPACE_SUFFIX}"))
         raise UserError(f"study {study!r}: no search space {path} for the {profile} profile; "
                         f"the studies with one: {', '.join(have) or 'none'}")

@@ -24,8 +24,8 @@ import time
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
-TESTS = ["tests/test_model_wiring.py", "tests/test_objective.py"]
-MODEL, OBJECTIVE, LIKELIHOODS = "ijae/model.py", "ijae/objective.py", "ijae/likelihoods.py"
+TESTS = ["tests/test_model_wiring.py", "tests/test_objective.py", "tests/test_nets.py"]
+MODEL, OBJECTIVE, LIKELIHOODS, NETS = "ijae/model.py", "ijae/objective.py", "ijae/likelihoods.py", "ijae/nets.py"
 NOTES = "<!-- notes -->"
 GE_RECON = "        reconstruction = G(z_q)\n        return {"   # the G / E update's G(z_q)
 
@@ -68,6 +68,13 @@ MUTATIONS = {
            GE_RECON, GE_RECON.replace("G(z_q)", "G(self.prior(x.shape[0], x))")),
     "g4": ("fake pair: D_tau(x, another draw of E(x), G(z_q)) in the G / E update", MODEL,
            "self.recon_term(x, z_q, reconstruction)", "self.recon_term(x, E(x), reconstruction)"),
+    "h1": ("D_tau ignores z: its last layer sees 0 * z", NETS,
+           "self.fc(torch.cat([h, z], dim=1))", "self.fc(torch.cat([h, 0 * z], dim=1))"),
+    "h2": ("encoder cut off from D_tau's z input: D_tau(x, z_q.detach(), G(z_q)) in the G / E update",
+           MODEL, 'self.nets["D_tau"](x, z_q, reconstruction)',
+           'self.nets["D_tau"](x, z_q.detach(), reconstruction)'),
+    "h3": ("side-by-side pairing joins x and y along the height (3 x 2H x W)", NETS,
+           'dim=1 if self.pairing == "stack" else 3', 'dim=1 if self.pairing == "stack" else 2'),
 }
 
 

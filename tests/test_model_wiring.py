@@ -185,3 +185,26 @@ def test_encoder_gets_gradient_through_the_reconstruction_g_of_z_q():
     model.nets["G"](model.prior(x.shape[0], x))                       # the same random draws as above
     expected = torch.autograd.grad(-lam * closeness(x, None, model.nets["G"](model.nets["E"](x))).mean(), E)
     torch.testing.assert_close(got, torch.cat([g.flatten() for g in expected]))
+
+
+def test_encoder_gets_gradient_through_d_tau_s_z_input():
+    """Catches D_tau(x, z_q.detach(), G(z_q)) in L_G / L_E: z_q enters D_tau twice, as its z and
+    through G(z_q). With D_psi and D_zeta silent and a D_tau that looks only at z, the encoder's
+    gradient must be exactly the one of -lam * D_tau(x, E(x), .) through that z."""
+    model, nets = make_model()
+    lam = model.lam
+    x = batch(8)
+    spy(model, "D_psi", lambda a: a.flatten(1).sum(1) * 0.0)
+    spy(model, "D_zeta", lambda a, z: z.sum(1) * 0.0)
+    z_score = lambda a, z, y: -z.pow(2).sum(1)                   # noqa: E731  ignores x and y
+    spy(model, "D_tau", z_score)
+    E = list(model.nets["E"].parameters())
+    torch.manual_seed(5)
+    total, _ = model.generator_encoder_losses(x)
+    got = torch.autograd.grad(total, E, allow_unused=True)
+    got = torch.cat([torch.zeros_like(p).flatten() if g is None else g.flatten() for g, p in zip(got, E)])
+    assert got.abs().max() > 0, "no gradient reaches E through D_tau's z: is z_q detached there?"
+    torch.manual_seed(5)
+    model.nets["G"](model.prior(x.shape[0], x))                       # the same random draws as above
+    expected = torch.autograd.grad(-lam * z_score(x, model.nets["E"](x), None).mean(), E)
+    torch.testing.assert_close(got, torch.cat([g.flatten() for g in expected]))

@@ -76,3 +76,30 @@ def test_stacked_d_tau_sees_x_and_y_at_the_same_pixel():
 def test_bad_image_size_is_refused():
     with pytest.raises(ValueError, match="image_size 20"):
         nets.Generator(8, 8, 20)
+
+
+@pytest.mark.parametrize("pairing", ["side", "stack"])
+def test_d_tau_depends_on_its_z_input(pairing):
+    """Catches a D_tau whose last layer ignores z (``0 * z``): the same (x, y) with another z
+    must score differently, and the score must have a gradient with respect to z."""
+    torch.manual_seed(0)
+    d_tau = nets.PairDiscriminator(latent_dim=8, width=8, noise_dim=8, disc_noise=False, pairing=pairing)
+    x, y = torch.rand(4, 3, 16, 16), torch.rand(4, 3, 16, 16)
+    z = torch.randn(4, 8, requires_grad=True)
+    score = d_tau(x, z, y)
+    assert not torch.allclose(score, d_tau(x, torch.randn(4, 8), y)), "D_tau ignores z"
+    (grad,) = torch.autograd.grad(score.sum(), z)
+    assert (grad.abs().sum(1) > 0).all(), "no gradient of D_tau with respect to z"
+
+
+def test_side_by_side_d_tau_sees_x_left_of_y():
+    """Table 6: x and y side by side, one 3 x H x 2W image with x on the left, y on the right.
+    Catches joining them along the height (3 x 2H x W), which the trunk's global pooling accepts."""
+    d_tau = nets.PairDiscriminator(latent_dim=8, width=8, noise_dim=8, disc_noise=False, pairing="side")
+    seen = []
+    d_tau.trunk.register_forward_pre_hook(lambda module, args: seen.append(args[0]))
+    x, y = torch.rand(2, 3, 16, 16), torch.rand(2, 3, 16, 16)
+    d_tau(x, torch.randn(2, 8), y)
+    (pair,) = seen
+    assert pair.shape == (2, 3, 16, 32), f"the pair is {tuple(pair.shape)}, Table 6 asks 3 x H x 2W"
+    assert torch.equal(pair[..., :16], x) and torch.equal(pair[..., 16:], y)

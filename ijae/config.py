@@ -121,6 +121,9 @@ class TrainConfig:
     betas: list[float] = field(default_factory=lambda: [0.5, 0.9])
     weight_decay: float = 0.0
     checkpoint_every: int = 1000
+    # steps whose weights are kept as run folders of their own, RUN/steps/<N>/ (learning curves:
+    # export and evaluate them like any run); empty: only the final checkpoint
+    snapshot_steps: list[int] = field(default_factory=list)
     log_every: int = 1                # losses are kept per step; this is how often they are flushed
     device: str = "auto"              # auto | cpu | cuda | cuda:N
     bf16: bool = False                # bf16 autocast (CUDA only)
@@ -133,6 +136,9 @@ class TrainConfig:
     def validate(self, key: str) -> None:
         for name in ("batch_size", "steps", "d_steps", "checkpoint_every", "log_every"):
             require(getattr(self, name) > 0, f"{key}.{name}", getattr(self, name), "a positive integer")
+        for step in self.snapshot_steps:
+            require(isinstance(step, int) and 0 < step <= self.steps, f"{key}.snapshot_steps", step,
+                    f"a step from 1 to {key}.steps = {self.steps}")
         for name in ("lr_g", "lr_e", "lr_d"):
             value = getattr(self, name)
             require(math.isfinite(value) and value > 0, f"{key}.{name}", value, "a finite number > 0")

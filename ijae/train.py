@@ -12,7 +12,10 @@ any point and resumed with ``--resume`` ends bit-identical to an uninterrupted o
 
 Run folder: config.yaml (resolved config), checkpoint.pt, losses.csv (one row per step),
 timing.json (training wall and CPU seconds up to the checkpoint, over every resume), .lock (held while a
-process works on the folder, ijae/runlock.py). Speed options: ijae/accel.py.
+process works on the folder, ijae/runlock.py), and for each step N of ``train.snapshot_steps``
+steps/N/: config.yaml, checkpoint.pt and timing.json as an N-step run leaves them (on CPU its
+weights are those of an N-step run, bit for bit), so ``ijae export`` / ``ijae evaluate`` score
+it like any run (learning curves). Speed options: ijae/accel.py.
 
 Progress goes to stderr: a line when a run starts or resumes (from which step), and, where
 stderr is not a terminal (a workflow job's log), a line at every checkpoint in place of tqdm's bar.
@@ -36,8 +39,9 @@ from ijae.registry import build_model
 LOSSES = "losses.csv"
 # Keys that may change when a run is resumed (extend it, checkpoint more often, log differently).
 # The speed options (accel.py) change no arithmetic beyond rounding, so they may change too.
-RESUMABLE_CHANGES = {"train.steps", "train.checkpoint_every", "train.log_every", "train.adam_impl",
-                     "train.cuda_graphs", "train.compile"}
+RESUMABLE_CHANGES = {"train.steps", "train.checkpoint_every", "train.snapshot_steps", "train.log_every",
+                     "train.adam_impl", "train.cuda_graphs", "train.compile"}
+STEPS = "steps"   # RUN/steps/<N>/: the run at step N (train.snapshot_steps), a run folder of its own
 # Sections read only after training (ijae export / evaluate take them from the run's config.yaml,
 # which a resume rewrites): any of their keys may change on resume.
 RESUMABLE_SECTIONS = ("export.", "eval.")
@@ -116,6 +120,20 @@ def progress_line(step: int, start: int, total: int, seconds: float, losses: dic
             f"{per_step:.3f} s/step, about {per_step * (total - step):.0f} s left; {shown}")
 
 
+def snapshot_config(cfg, step: int):
+    """The config of the run's step-``step`` snapshot: the run's, trained for ``step`` steps."""
+    raw = cfg.to_dict()
+    raw["train"] = {**raw["train"], "steps": step, "snapshot_steps": []}
+    return config_mod.from_dict(raw)
+
+
+def snapshot_folders(run: str | Path) -> dict[int, Path]:
+    """{step: folder} of the run's snapshots that are complete (their checkpoint written)."""
+    root = Path(run) / STEPS
+    found = {int(p.name): p for p in root.iterdir() if p.name.isdigit()} if root.is_dir() else {}
+    return {step: p for step, p in sorted(found.items()) if (p / CHECKPOINT).is_file()}
+
+
 def train(cfg, out: str | Path, resume: bool = False) -> Path:
     """Train the model ``cfg`` describes into run folder ``out``; returns the folder. The folder
     is locked for the whole run (ijae.runlock): a second process on it fails at once."""
@@ -154,6 +172,11 @@ def _train(cfg, run: Path, resume: bool) -> None:
         if start > t.steps:
             raise UserError(f"cannot resume {run}: its checkpoint is at step {start}, past "
                             f"train.steps = {t.steps}; pass --steps {start} or more to go on")
+        lost = [s for s in t.snapshot_steps if s < start and s not in snapshot_folders(run)]
+        if lost:
+            raise UserError(f"cannot resume {run} with train.snapshot_steps {lost[0]}: its checkpoint is "
+                            f"at step {start}, so the weights of step {lost[0]} are gone; train into a "
+                            "new --out to keep that step")
         model.load_state_dict(state["model"])
         for name, opt in optimizers.items():
             opt.load_state_dict(state["optimizers"][name])
@@ -166,12 +189,22 @@ def _train(cfg, run: Path, resume: bool) -> None:
     spent, spent_cpu = timing.get("seconds", 0.0), timing.get("cpu_seconds", 0.0)
     began, began_cpu = time.perf_counter(), time.process_time()
 
-    def save_checkpoint(step: int) -> None:
-        checkpoint.save(run / CHECKPOINT, step=step, model=model.state_dict(),
+    def save_checkpoint(step: int, folder: Path = run, folder_cfg=cfg) -> None:
+        checkpoint.save(folder / CHECKPOINT, step=step, model=model.state_dict(),
                         optimizers={n: o.state_dict() for n, o in optimizers.items()},
-                        rng=checkpoint.rng_state(sampler.generator), config=cfg.to_dict())
-        write_timing(run, spent + time.perf_counter() - began,
+                        rng=checkpoint.rng_state(sampler.generator), config=folder_cfg.to_dict())
+        write_timing(folder, spent + time.perf_counter() - began,
                      spent_cpu + time.process_time() - began_cpu, torch.get_num_threads(), step)
+
+    def save_snapshot(step: int) -> None:
+        """RUN/steps/<step>/ as the run folder a ``step``-step run would leave (its config says
+        train.steps = step): its config, timing and, written last, its checkpoint. Written before
+        the run's own checkpoint at that step, so a kill in between redoes the step and the snapshot."""
+        folder = run / STEPS / str(step)
+        folder.mkdir(parents=True, exist_ok=True)
+        snapshot_cfg = snapshot_config(cfg, step)
+        atomic_write_text(folder / CONFIG, config_mod.dump(snapshot_cfg))
+        save_checkpoint(step, folder, snapshot_cfg)
 
     log = LossLog(run / LOSSES, model.loss_names, start if has_checkpoint else None)
     use_bf16 = t.bf16 and device.type == "cuda"
@@ -183,6 +216,8 @@ def _train(cfg, run: Path, resume: bool) -> None:
     def step_once() -> dict[str, torch.Tensor]:
         return model.train_step(sampler, optimizers, autocast, d_steps=t.d_steps)
 
+    if start in t.snapshot_steps and start not in snapshot_folders(run):
+        save_snapshot(start)   # the checkpoint resumed from is that step: a longer run of a finished one
     run_step = accel.GraphedStep(step_once, optimizers, [sampler.generator]) if use_graphs else step_once
     model.train()
     progress = tqdm(total=t.steps, initial=start, desc=f"train {run.name}", file=sys.stderr,
@@ -196,9 +231,12 @@ def _train(cfg, run: Path, resume: bool) -> None:
               f"{torch.get_num_threads()} thread(s)", file=sys.stderr, flush=True)
     for step in range(start + 1, t.steps + 1):
         log.add(step, run_step())   # stays on the device: no host sync until the flush
-        if step % t.log_every == 0 or step % t.checkpoint_every == 0 or step == t.steps:
+        snapshot = step in t.snapshot_steps
+        if step % t.log_every == 0 or step % t.checkpoint_every == 0 or step == t.steps or snapshot:
             last = log.flush()
             progress.set_postfix({k: f"{v:.3g}" for k, v in list(last.items())[:4]})
+        if snapshot:
+            save_snapshot(step)
         if step % t.checkpoint_every == 0 or step == t.steps:
             save_checkpoint(step)
             if progress.disable:   # a log file: one line per checkpoint instead of the bar

@@ -46,6 +46,7 @@ def test_evaluate_digits_run_writes_complete_record(tmp_path, digits16, metrics_
                                                     monkeypatch):
     monkeypatch.setenv("IJAE_WORK", str(tmp_path))
     run = make_run(tmp_path / "run", digits16, "model.lam=0.7", "seed=3")
+    contract.write_timing(run, seconds=2.0, cpu_seconds=1.5, threads=1, step=7)
     code, out, err = evaluate(capsys, run, "--cache-dir", metrics_cache)  # backend from config
     assert code == 0, err
     rec = json.loads((run / contract.METRICS).read_text())
@@ -58,6 +59,7 @@ def test_evaluate_digits_run_writes_complete_record(tmp_path, digits16, metrics_
     assert rec["generation_metric"] == backends.BACKENDS["digits"].generation_metric
     assert rec["run"] == "<work>/run" and "hostname" not in rec      # committed records: portable
     assert rec["config_hash"] == cfg.digest()
+    assert (rec["train_step"], rec["train_cpu_seconds"]) == (7, 1.5)   # the step of the weights scored
     assert (rec["n_samples"], rec["n_reconstructions"], rec["fid_reference_n"]) == (300, 359, 1438)
     assert rec["is_std_over"] == "10 splits of the samples" and rec["recon_std_over"] == "images"
     assert rec["is_mean"] > 7 and 0 < rec["fid"] < 100 and rec["recon_mean"] > 0

@@ -121,7 +121,7 @@ def _evaluate_locked(run: str | Path, **kwargs) -> dict:
         **collapse.image_measures(samples, originals),
         K.KEY_PRESET: cfg.preset, K.KEY_PRESET_KIND: cfg.preset_kind,
         K.KEY_TRAIN_SECONDS: timing.get("seconds"), K.KEY_TRAIN_CPU_SECONDS: timing.get("cpu_seconds"),
-        K.KEY_TRAIN_THREADS: timing.get("threads"),
+        K.KEY_TRAIN_THREADS: timing.get("threads"), K.KEY_TRAIN_STEP: timing.get("step"),
         K.KEY_CONFIG_HASH: cfg.digest(), K.KEY_RUN: record.portable_path(run),
         **record.provenance(device),
     }

@@ -6,6 +6,7 @@
     snakemake --cores 8 sweep       # pareto, claims, the modes figure and table1_seeds
     snakemake --cores 8 table1_seeds  # Table 1 over the sweep seeds, on every dataset
     snakemake --cores 8 tune        # one Optuna study per model and dataset: the tuned presets
+    snakemake --cores 8 budget      # the claims at 1x, 2x, 4x the steps: do the verdicts survive?
     snakemake --cores 8 figure1     # the 1-D divergence comparison (Appendix B)
     snakemake --cores 8 all
 
@@ -14,7 +15,8 @@ config/default.yaml (offline CPU, digits) or config/paper.yaml (GPU, CIFAR-10). 
 rules/common.smk (paths, the run-id grammar, which runs make which table), rules/runs.smk
 (checkout, train, export, evaluate), rules/tables.smk (collect, Table 1, claims), rules/figures.smk
 (Figures 2-3, the modes figure, sample grids),
-rules/figure1.smk, rules/tune.smk (the studies, the tuned presets, the tuning report). Parsing
+rules/figure1.smk, rules/tune.smk (the studies, the tuned presets, the tuning report),
+rules/budget.smk (the budget study: snapshots of longer runs, the claims per budget). Parsing
 imports nothing heavy and touches nothing: upstream code is fetched by the checkout job.
 """
 from snakemake.utils import min_version
@@ -31,6 +33,7 @@ include: "rules/runs.smk"
 include: "rules/tables.smk"
 include: "rules/figure1.smk"
 include: "rules/tune.smk"
+include: "rules/budget.smk"
 
 
 rule all:

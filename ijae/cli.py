@@ -162,6 +162,26 @@ def _cmd_claims(args) -> int:
     return 0
 
 
+def _cmd_budget(args) -> int:
+    from ijae.report import budget, budget_figures, claims
+    from ijae.report.records import read_metrics
+
+    table, settled = budget.write_budget(args.metrics, args.out, args.base_steps,
+                                         confidence=args.confidence, lam=args.lam)
+    metrics = read_metrics(args.metrics)
+    out = Path(args.out)
+    budget_figures.learning_curves(metrics, out / "learning_curves")
+    budget_figures.claims_against_budget(table, metrics, out / "claims_budget", args.confidence)
+    for _, r in table.iterrows():
+        print(f"{r['dataset']} {r['budget']}: {r['claim']}: {r['verdict']} ({claims.interval_text(r)})")
+    for _, r in settled.iterrows():
+        print(f"{r['dataset']} {r['variant']} λ = {r['lambda']:g} {r['measure']}: {r['verdict']} "
+              f"({r['budget']}: {r['change_last_doubling']:+.3g} against a seed std of {r['last_std']:.2g})")
+    print(f"claims_budget.csv / .md / .png, budget_convergence.csv, learning_curves.png -> {out}",
+          file=sys.stderr)
+    return 0
+
+
 def _cmd_models(args) -> int:
     from ijae.registry import all_adapters
 
@@ -308,6 +328,18 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--lam", type=float, default=0.3,
                    help="Table 1's λ: λ-IJAE's runs the Table 1 claims compare (default: 0.3)")
     p.set_defaults(func=_cmd_claims)
+
+    p = sub.add_parser("budget", help="the claims re-decided at each training budget, whether each "
+                                      "curve has settled, learning curves (claims_budget.*, "
+                                      "budget_convergence.csv, learning_curves.png)")
+    p.add_argument("metrics", help="the snapshots' records (`ijae collect` of RUN/steps/<N>/)")
+    p.add_argument("--out", required=True, help="folder for the tables and figures")
+    p.add_argument("--base-steps", type=int, required=True,
+                   help="the 1x budget in steps (the default profile: 1200)")
+    p.add_argument("--confidence", type=float, default=0.95,
+                   help="coverage of the t intervals over seeds, in (0, 1) (default: 0.95)")
+    p.add_argument("--lam", type=float, default=0.3, help="Table 1's λ (default: 0.3)")
+    p.set_defaults(func=_cmd_budget)
 
     p = sub.add_parser("toy", help="Figure 1: the 1-D divergence comparison of Appendix B")
     p.add_argument("--out", required=True)

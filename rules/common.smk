@@ -205,3 +205,47 @@ def tune_args(wildcards):
     for setting in TUNE_SETS:
         args += ["--set", setting]
     return args
+
+
+# ---- the budget study (rules/budget.smk): snapshots of longer runs, the claims per budget ----
+BUDGET = config["budget"]
+BUDGET_RUNS = f"{WORK}/budget/{PROFILE}"
+BUDGET_RUN = f"{BUDGET_RUNS}/{{dataset}}/{{run}}"   # a budget run's folder, as a pattern
+BUDGET_DATASETS = [d for d in BUDGET["datasets"] if d in DATASETS]
+
+
+def base_steps(dataset, run):
+    """The run's own train.steps (the 1× budget): the last `train.steps=` of the workflow's
+    `set`, else its tuned preset's, else its hand-sized preset's, else the profile's."""
+    for override in reversed(TRAIN_SET):
+        if override.startswith("train.steps="):
+            return int(override.split("=", 1)[1])
+    m = RUN_ID.fullmatch(run)
+    wc = type("Wildcards", (), {"dataset": dataset, "run": run})
+    for path in (run_preset(wc), f"config/presets/{PROFILE}/{m['model']}.yaml", PROFILE_CONFIG):
+        steps = ((_read_yaml(path) or {}).get("train") or {}).get("steps") if path else None
+        if steps:
+            return int(steps)
+    raise ValueError(f"no train.steps for {run} on {dataset} in its presets or {PROFILE_CONFIG}")
+
+
+def budget_runs():
+    """(dataset, run id) of every budget run."""
+    return [(d, run_id("ijae", s, v, lam)) for d in BUDGET_DATASETS for v in BUDGET["variants"]
+            for lam in BUDGET["lambdas"] if v == "implicit" or lam > 0 for s in SWEEP_SEEDS]
+
+
+def budget_steps(dataset, run):
+    return [m * base_steps(dataset, run) for m in sorted(BUDGET["multiples"])]
+
+
+BUDGET_BASES = {base_steps(d, r) for d, r in budget_runs()}
+if len(BUDGET_BASES) > 1:
+    raise ValueError(f"the budget runs train for different steps ({sorted(BUDGET_BASES)}): one 1× "
+                     "budget is needed to compare them; set train.steps alike in their presets")
+
+
+def budget_train_args(wildcards):
+    steps = budget_steps(wildcards.dataset, wildcards.run)
+    return [*train_args(wildcards), "--set", f"train.steps={steps[-1]}",
+            "--set", f"train.snapshot_steps=[{','.join(map(str, steps))}]"]

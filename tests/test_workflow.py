@@ -362,3 +362,23 @@ def config_of(run):
     import yaml
 
     return yaml.safe_load((run / "config.yaml").read_text())
+
+
+def test_the_budget_target_trains_once_per_seed_and_scores_every_snapshot(tmp_path):
+    """`snakemake budget`: λ-IJAE, L1 and L2 at λ = 0.3 and 1 over seeds 0-2 on stacked digits,
+    each trained once to 4x its 1,200 steps with snapshots at 1x, 2x and 4x, every snapshot
+    exported and scored; the runs are their own (not the sweep's), and `all` plans none of it."""
+    result = snakemake("-n", "-p", "--forceall", "--cores", "8", "budget", "--config",
+                       f"work={tmp_path / 'work'}")
+    assert result.returncode == 0, (result.stdout + result.stderr)[-3000:]
+    jobs = _jobs(result.stdout)
+    trains = [j for j in jobs if j["rule"] == "budget_train"]
+    runs = {j["wildcards"] for j in trains}
+    assert runs == {f"dataset=stacked_digits, run=ijae-{v}-lam{lam}-seed{s}"
+                    for v in ("implicit", "l1", "l2") for lam in ("0.3", "1") for s in (0, 1, 2)}
+    assert result.stdout.count("--set train.steps=4800 --set 'train.snapshot_steps=[1200,2400,4800]'") == 18
+    scored = [j for j in jobs if j["rule"] == "budget_evaluate"]
+    assert sorted({j["wildcards"].rsplit("step=", 1)[1] for j in scored}) == ["1200", "2400", "4800"]
+    assert len(scored) == 54 and all("/budget/default/stacked_digits/" in j["output"] for j in scored)
+    everything = snakemake("-n", "--forceall", "--cores", "8", "all", "--config", f"work={tmp_path / 'work'}")
+    assert everything.returncode == 0 and "budget_train" not in everything.stdout

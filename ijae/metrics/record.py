@@ -112,8 +112,10 @@ def read(path: str | Path) -> dict:
     return record
 
 
-# what makes two records the same run: a table holding both would count that run twice
-IDENTITY_KEYS = (K.KEY_DATASET, K.KEY_MODEL, K.KEY_VARIANT, K.KEY_LAMBDA, K.KEY_SEED, K.KEY_PROFILE)
+# what makes two records the same run: a table holding both would count that run twice (a run's
+# snapshots at other steps are other records: report/budget.py keeps each step apart)
+IDENTITY_KEYS = (K.KEY_DATASET, K.KEY_MODEL, K.KEY_VARIANT, K.KEY_LAMBDA, K.KEY_SEED, K.KEY_PROFILE,
+                 K.KEY_TRAIN_STEP)
 # a record without these as finite numbers has no row to give Table 1 or a figure
 HEADLINE_KEYS = (K.KEY_METRIC_IS_MEAN, K.KEY_METRIC_RECON_MEAN)
 

@@ -1,0 +1,162 @@
+"""Do the verdicts survive a longer run? The claims re-decided at each training budget, and
+whether each variant's learning curve has settled: claims_budget.csv / .md, budget_convergence.csv.
+
+The records are those of the budget runs' snapshots (train.snapshot_steps, RUN/steps/<N>/), each
+naming the step of the weights it scored (``train_step``). A budget is a step count; its name is
+the multiple of the base budget (the default profile's 1,200 steps: 1×, 2×, 4×).
+
+- **Claims per budget**: the claims of report/claims.py (the λ trends and the Figure 2 dominance),
+  decided by the same rule on the records of one step at a time. Records of different steps are
+  never pooled: each budget's rows come from the records of that step alone.
+- **Settled or still moving**: per dataset, variant, λ and measure, the change over the last
+  doubling of the budget (mean over seeds of the per-seed difference between the last budget and
+  the one before) against the seed spread at the last budget (the std over seeds): **settled** when
+  the change is within one seed std, **still moving** when it is larger.
+
+Pure: pandas and numpy on the metric records alone.
+"""
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from ijae import UserError
+from ijae.contract import atomic_write_text
+from ijae.metrics import keys as K
+from ijae.report import claims as claims_mod
+from ijae.report.records import read_metrics, run_summary, variant_name
+
+MEASURES = (K.KEY_METRIC_IS_MEAN, K.KEY_METRIC_RECON_MEAN, K.KEY_METRIC_RECON_LABEL_AGREEMENT)
+SETTLED, MOVING = "settled", "still moving"
+CONVERGENCE_COLUMNS = ("dataset", "variant", "lambda", "measure", "steps", "budget", "seeds",
+                       "last_mean", "last_std", "change_last_doubling", "change_low", "change_high",
+                       "verdict")
+
+
+def checked(metrics: pd.DataFrame) -> pd.DataFrame:
+    """``metrics`` with an integer ``train_step``; a record without one is refused, naming it
+    (a record written before train_step existed, or by a model whose training keeps no timing)."""
+    if K.KEY_TRAIN_STEP not in metrics.columns:
+        raise UserError(f"the metrics table has no {K.KEY_TRAIN_STEP} column: its records name no "
+                        "training step; score the snapshots again with `ijae evaluate`")
+    missing = metrics[metrics[K.KEY_TRAIN_STEP].isna()]
+    if not missing.empty:
+        r = missing.iloc[0]
+        run = r[K.KEY_RUN] if K.KEY_RUN in r and pd.notna(r[K.KEY_RUN]) else _identity(r)
+        raise UserError(f"{len(missing)} record(s) name no {K.KEY_TRAIN_STEP} (first: {run}); a budget "
+                        "table cannot place them: score those runs again with `ijae evaluate`")
+    out = metrics.copy()
+    out[K.KEY_TRAIN_STEP] = out[K.KEY_TRAIN_STEP].astype(int)
+    keys = [K.KEY_DATASET, K.KEY_MODEL, K.KEY_VARIANT, K.KEY_LAMBDA, K.KEY_SEED, K.KEY_TRAIN_STEP]
+    twice = out[out.duplicated([k for k in keys if k in out.columns], keep=False)]
+    if not twice.empty:
+        r = twice.iloc[0]
+        raise UserError(f"two records of one run at one step ({_identity(r)}, step "
+                        f"{r[K.KEY_TRAIN_STEP]}); collect each snapshot once")
+    return out
+
+
+def _identity(r) -> str:
+    return (f"{r[K.KEY_DATASET]} {r[K.KEY_MODEL]} {r.get(K.KEY_VARIANT)} λ = {r.get(K.KEY_LAMBDA)} "
+            f"seed {int(r[K.KEY_SEED])}")
+
+
+def budget_name(step: int, base_steps: int) -> str:
+    multiple = step / base_steps
+    return f"{multiple:g}×"
+
+
+def claims_by_budget(metrics: pd.DataFrame, base_steps: int, confidence: float = 0.95,
+                     lam: float = 0.3) -> pd.DataFrame:
+    """claims.claims on the records of each step, one block per step (columns steps, budget
+    first)."""
+    metrics = checked(metrics)
+    blocks = []
+    for step, part in metrics.groupby(K.KEY_TRAIN_STEP, sort=True):
+        table = claims_mod.claims(part, confidence, lam)
+        table.insert(0, "budget", budget_name(step, base_steps))
+        table.insert(0, "steps", int(step))
+        blocks.append(table)
+    return pd.concat(blocks, ignore_index=True)
+
+
+def convergence(metrics: pd.DataFrame, base_steps: int, confidence: float = 0.95) -> pd.DataFrame:
+    """A row per dataset, variant, λ and measure: the change over the last doubling against the
+    seed spread (module docstring)."""
+    metrics = checked(metrics)
+    rows = []
+    group = [K.KEY_DATASET, K.KEY_VARIANT, K.KEY_LAMBDA]
+    for (dataset, variant, lam), part in metrics[metrics[K.KEY_MODEL] == "ijae"].groupby(group, sort=True):
+        steps = sorted(part[K.KEY_TRAIN_STEP].unique())
+        if len(steps) < 2:
+            continue
+        last, before = steps[-1], steps[-2]
+        for measure in (m for m in MEASURES if m in part.columns and part[m].notna().any()):
+            at = {s: part[part[K.KEY_TRAIN_STEP] == s].set_index(K.KEY_SEED)[measure] for s in (last, before)}
+            change = (at[last] - at[before]).dropna().to_numpy(float)
+            mean, low, high = claims_mod.t_interval(change, confidence)
+            spread = float(np.std(at[last].dropna(), ddof=1)) if at[last].notna().sum() >= 2 else np.nan
+            if len(change) < 2 or np.isnan(spread):
+                verdict = f"undecided ({len(change)} seed(s))"
+            else:
+                verdict = SETTLED if abs(mean) <= spread else MOVING
+            rows.append({"dataset": dataset, "variant": variant, "lambda": lam, "measure": measure,
+                         "steps": f"{before} → {last}",
+                         "budget": f"{budget_name(before, base_steps)} → {budget_name(last, base_steps)}",
+                         "seeds": len(change), "last_mean": float(at[last].mean()),
+                         "last_std": spread, "change_last_doubling": mean, "change_low": low,
+                         "change_high": high, "verdict": verdict})
+    return pd.DataFrame(rows, columns=list(CONVERGENCE_COLUMNS))
+
+
+def _fmt(value) -> str:
+    return "—" if pd.isna(value) else f"{value:+.3g}"
+
+
+def markdown(table: pd.DataFrame, settled: pd.DataFrame, metrics: pd.DataFrame,
+             base_steps: int, confidence: float) -> str:
+    budgets = list(dict.fromkeys(table["budget"]))
+    lines = ["# The claims at each training budget", "",
+             f"Budgets: {', '.join(budgets)} of {base_steps} steps, each the snapshot of one longer "
+             f"run per seed (train.snapshot_steps). Intervals: {confidence:.0%}, Student t over the "
+             "seeds. Each budget's verdicts come from the records of that step alone, by the rule "
+             "of claims.md:", "", claims_mod.RULE, "", "Run: " + run_summary(metrics), ""]
+    for dataset, block in table.groupby("dataset", sort=True):
+        lines += [f"## {dataset}", "", "| claim | " + " | ".join(budgets) + " |",
+                  "| --- |" + " --- |" * len(budgets)]
+        for claim, rows in block.groupby("claim", sort=False):
+            cells = []
+            for budget in budgets:
+                row = rows[rows["budget"] == budget]
+                cells.append("—" if row.empty else
+                             f"**{row.iloc[0]['verdict']}** {claims_mod.interval_text(row.iloc[0])}")
+            lines.append(f"| {claim} | " + " | ".join(cells) + " |")
+        lines.append("")
+    lines += ["## Settled or still moving", "",
+              "The change over the last doubling of the budget (mean over seeds, with its interval) "
+              "against the seed std at the last budget: settled when within it.", "",
+              "| dataset | variant | λ | measure | budget | last (mean ± std) | change [interval] | verdict |",
+              "| --- | --- | --- | --- | --- | --- | --- | --- |"]
+    for _, r in settled.iterrows():
+        interval = f"{_fmt(r['change_last_doubling'])} [{_fmt(r['change_low'])}, {_fmt(r['change_high'])}]"
+        lines.append(f"| {r['dataset']} | {variant_name(r['variant'])} | {r['lambda']:g} | {r['measure']} | "
+                     f"{r['budget']} | {r['last_mean']:.3g} ± {r['last_std']:.2g} | {interval} | "
+                     f"**{r['verdict']}** |")
+    return "\n".join(lines) + "\n"
+
+
+def write_budget(metrics_csv: str | Path, out_dir: str | Path, base_steps: int,
+                 confidence: float = 0.95, lam: float = 0.3) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """claims_budget.csv / .md and budget_convergence.csv in ``out_dir``."""
+    if base_steps < 1:
+        raise UserError(f"base steps {base_steps}: expected a positive integer (the 1× budget)")
+    metrics = read_metrics(metrics_csv)
+    table = claims_by_budget(metrics, base_steps, confidence, lam)
+    settled = convergence(metrics, base_steps, confidence)
+    out = Path(out_dir)
+    atomic_write_text(out / "claims_budget.csv", table.to_csv(index=False))
+    atomic_write_text(out / "budget_convergence.csv", settled.to_csv(index=False))
+    atomic_write_text(out / "claims_budget.md", markdown(table, settled, metrics, base_steps, confidence))
+    return table, settled

@@ -1,0 +1,119 @@
+# Do the verdicts survive a longer run? (`snakemake --cores 8 budget`, outside `all`.) λ-IJAE and
+# its L1 / L2 ablations at budget.lambdas, over the sweep seeds, each trained once to the largest
+# budget (budget.multiples × the run's own train.steps, its tuned preset) and kept at every budget
+# (train.snapshot_steps: BUDGET_RUN/steps/<N>/, a run folder as an N-step run leaves it); each
+# snapshot exported and scored like any run, the records collected (metrics_budget.csv), the
+# claims re-decided at each budget and the curves judged settled or still moving (ijae budget).
+# Its settings and helpers (BUDGET, budget_runs, budget_train_args) are in common.smk.
+
+wildcard_constraints:
+    step=r"\d+",
+
+
+rule budget_train:
+    output:
+        done=touch(f"{BUDGET_RUN}/train.done"),
+    log:
+        f"{BUDGET_RUN}/train.log",
+    params:
+        config=PROFILE_CONFIG,
+        settings=lambda wc: {**run_settings(wc), "args": budget_train_args(wc)},
+        run=lambda wc, output: os.path.dirname(output.done),
+        args=budget_train_args,
+        work=work_folder,
+    threads: 1
+    resources:
+        gpu=GPUS,
+        gpu_slots=GPUS,
+    conda:
+        "../envs/ijae.yaml"
+    shell:
+        "IJAE_WORK={params.work:q} OMP_NUM_THREADS={threads} ijae train {params.config:q} "
+        "--out {params.run:q} {params.args:q} --resume 2> {log:q}"
+
+
+rule budget_export:
+    input:
+        rules.budget_train.output.done,
+    output:
+        samples=f"{BUDGET_RUN}/steps/{{step}}/samples.npz",
+        reconstructions=f"{BUDGET_RUN}/steps/{{step}}/reconstructions.npz",
+    log:
+        f"{BUDGET_RUN}/steps/{{step}}/export.log",
+    params:
+        snapshot=lambda wc, output: os.path.dirname(output.samples),
+        work=work_folder,
+    threads: 1
+    resources:
+        gpu=GPUS,
+        gpu_slots=GPUS,
+    conda:
+        "../envs/ijae.yaml"
+    shell:
+        "IJAE_WORK={params.work:q} OMP_NUM_THREADS={threads} ijae export {params.snapshot:q} 2> {log:q}"
+
+
+rule budget_evaluate:
+    input:
+        **rules.budget_export.output,
+    output:
+        f"{BUDGET_RUN}/steps/{{step}}/metrics.json",
+    log:
+        f"{BUDGET_RUN}/steps/{{step}}/evaluate.log",
+    params:
+        snapshot=lambda wc, input: os.path.dirname(input.samples),
+        work=work_folder,
+    threads: 1
+    resources:
+        gpu=GPUS,
+        gpu_slots=GPUS,
+    conda:
+        "../envs/ijae.yaml"
+    shell:
+        "IJAE_WORK={params.work:q} OMP_NUM_THREADS={threads} ijae evaluate {params.snapshot:q} "
+        "> {log:q} 2>&1"
+
+
+rule budget_collect:
+    input:
+        [f"{BUDGET_RUNS}/{d}/{r}/steps/{n}/metrics.json" for d, r in budget_runs()
+         for n in budget_steps(d, r)],
+    output:
+        f"{RESULTS}/metrics_budget.csv",
+    log:
+        f"{LOGS}/collect_budget.log",
+    conda:
+        "../envs/ijae.yaml"
+    shell:
+        "ijae collect {input:q} --out {output:q} 2> {log:q}"
+
+
+rule budget_report:
+    input:
+        rules.budget_collect.output,
+    output:
+        md=f"{RESULTS}/claims_budget.md",
+        csv=f"{RESULTS}/claims_budget.csv",
+        png=f"{RESULTS}/claims_budget.png",
+        pdf=f"{RESULTS}/claims_budget.pdf",
+        convergence=f"{RESULTS}/budget_convergence.csv",
+        curves=f"{RESULTS}/learning_curves.png",
+        curves_pdf=f"{RESULTS}/learning_curves.pdf",
+    log:
+        f"{LOGS}/budget.log",
+    params:
+        out=lambda wc, output: os.path.dirname(output.md),
+        base=min(BUDGET_BASES) if BUDGET_BASES else 1,
+        confidence=config["claims"]["confidence"],
+        lam=LAM,
+    conda:
+        "../envs/ijae.yaml"
+    shell:
+        # stdout: each claim's verdict per budget, each curve settled or still moving
+        "ijae budget {input:q} --out {params.out:q} --base-steps {params.base} "
+        "--confidence {params.confidence} --lam {params.lam} > {log:q} 2>&1"
+
+
+rule budget:
+    input:
+        rules.budget_report.output,

@@ -164,11 +164,9 @@ def _cmd_claims(args) -> int:
 
 def _cmd_budget(args) -> int:
     from ijae.report import budget, budget_figures, claims
-    from ijae.report.records import read_metrics
 
-    table, settled = budget.write_budget(args.metrics, args.out, args.base_steps,
-                                         confidence=args.confidence, lam=args.lam)
-    metrics = read_metrics(args.metrics)
+    table, settled, metrics = budget.write_budget(args.metrics, args.out, args.base_steps,
+                                                  confidence=args.confidence, lam=args.lam)
     out = Path(args.out)
     budget_figures.learning_curves(metrics, out / "learning_curves")
     budget_figures.claims_against_budget(table, metrics, out / "claims_budget", args.confidence)

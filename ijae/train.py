@@ -166,13 +166,14 @@ def _train(cfg, run: Path, resume: bool) -> None:
     use_graphs = accel.graphs_apply(model, device, t.cuda_graphs)
     accel.configure_adam(optimizers, t.adam_impl, device, capturable=use_graphs)
     start = 0
+    kept = snapshot_folders(run)
     if has_checkpoint:
         state = checkpoint.load(run / CHECKPOINT, device)
         start = state["step"]
         if start > t.steps:
             raise UserError(f"cannot resume {run}: its checkpoint is at step {start}, past "
                             f"train.steps = {t.steps}; pass --steps {start} or more to go on")
-        lost = [s for s in t.snapshot_steps if s < start and s not in snapshot_folders(run)]
+        lost = [s for s in t.snapshot_steps if s < start and s not in kept]
         if lost:
             raise UserError(f"cannot resume {run} with train.snapshot_steps {lost[0]}: its checkpoint is "
                             f"at step {start}, so the weights of step {lost[0]} are gone; train into a "
@@ -216,7 +217,8 @@ def _train(cfg, run: Path, resume: bool) -> None:
     def step_once() -> dict[str, torch.Tensor]:
         return model.train_step(sampler, optimizers, autocast, d_steps=t.d_steps)
 
-    if start in t.snapshot_steps and start not in snapshot_folders(run):
+    snapshots = set(t.snapshot_steps)
+    if start in snapshots and start not in kept:
         save_snapshot(start)   # the checkpoint resumed from is that step: a longer run of a finished one
     run_step = accel.GraphedStep(step_once, optimizers, [sampler.generator]) if use_graphs else step_once
     model.train()
@@ -231,7 +233,7 @@ def _train(cfg, run: Path, resume: bool) -> None:
               f"{torch.get_num_threads()} thread(s)", file=sys.stderr, flush=True)
     for step in range(start + 1, t.steps + 1):
         log.add(step, run_step())   # stays on the device: no host sync until the flush
-        snapshot = step in t.snapshot_steps
+        snapshot = step in snapshots
         if step % t.log_every == 0 or step % t.checkpoint_every == 0 or step == t.steps or snapshot:
             last = log.flush()
             progress.set_postfix({k: f"{v:.3g}" for k, v in list(last.items())[:4]})

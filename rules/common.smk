@@ -98,8 +98,13 @@ def tuned_preset(dataset, study):
 def run_preset(wildcards):
     """The tuned preset of run ``wildcards.run`` when tuned presets are on and it exists, else
     None (the hand-sized preset)."""
-    m = RUN_ID.fullmatch(wildcards.run)
-    path = tuned_preset(wildcards.dataset, study_of(m["model"], m["variant"]))
+    return preset_of(wildcards.dataset, wildcards.run)
+
+
+def preset_of(dataset, run):
+    """run_preset for run id ``run`` on ``dataset``."""
+    m = RUN_ID.fullmatch(run)
+    path = tuned_preset(dataset, study_of(m["model"], m["variant"]))
     return path if USE_TUNED and Path(path).is_file() else None
 
 
@@ -220,9 +225,8 @@ def base_steps(dataset, run):
     for override in reversed(TRAIN_SET):
         if override.startswith("train.steps="):
             return int(override.split("=", 1)[1])
-    m = RUN_ID.fullmatch(run)
-    wc = type("Wildcards", (), {"dataset": dataset, "run": run})
-    for path in (run_preset(wc), f"config/presets/{PROFILE}/{m['model']}.yaml", PROFILE_CONFIG):
+    model = RUN_ID.fullmatch(run)["model"]
+    for path in (preset_of(dataset, run), f"config/presets/{PROFILE}/{model}.yaml", PROFILE_CONFIG):
         steps = ((_read_yaml(path) or {}).get("train") or {}).get("steps") if path else None
         if steps:
             return int(steps)

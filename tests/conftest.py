@@ -43,6 +43,12 @@ def upstream_clone(source, tmp_path_factory):
 
 def assert_same_run(a: Path, b: Path, step: int) -> None:
     """Two run folders ended identically: step, every model tensor, every optimizer slot, losses."""
+    assert_same_weights(a, b, step)
+    assert (a / "losses.csv").read_text() == (b / "losses.csv").read_text()
+
+
+def assert_same_weights(a: Path, b: Path, step: int) -> None:
+    """Two run folders' checkpoints at ``step`` with every model tensor and optimizer slot equal."""
     import torch
 
     from ijae.contract import CHECKPOINT
@@ -56,7 +62,6 @@ def assert_same_run(a: Path, b: Path, step: int) -> None:
         for idx, slots in state["state"].items():
             for slot, value in slots.items():
                 assert torch.equal(value, second["optimizers"][name]["state"][idx][slot]), (name, slot)
-    assert (a / "losses.csv").read_text() == (b / "losses.csv").read_text()
 
 
 @pytest.fixture(scope="session")

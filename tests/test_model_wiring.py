@@ -165,46 +165,43 @@ def test_reconstruction_term_is_d_tau_of_x_z_q_and_g_of_that_z_q():
     assert torch.equal(a_zeta, x) and same(z_zeta, z)                 # one z_q for both terms
 
 
-def test_encoder_gets_gradient_through_the_reconstruction_g_of_z_q():
-    """Catches G(z_q.detach()): with D_psi and D_zeta silent and a D_tau that looks only at x and
-    y, the encoder still must get a gradient, and the one of -lam * D_tau(x, ., G(E(x)))."""
-    model, nets = make_model()
-    lam = model.lam
-    x = batch(8)
+def encoder_gradients(model, x, d_tau, term_of_z_q):
+    """(E's gradient of the G / E objective on batch x with D_psi and D_zeta silent and D_tau
+    scoring by ``d_tau``, E's gradient of -lam * mean(term_of_z_q(z_q))) for the same random
+    draws: what the objective must send E, computed by hand."""
     spy(model, "D_psi", lambda a: a.flatten(1).sum(1) * 0.0)
     spy(model, "D_zeta", lambda a, z: z.sum(1) * 0.0)
-    closeness = lambda a, z, y: -(y - a).pow(2).flatten(1).mean(1)   # noqa: E731  ignores z
-    spy(model, "D_tau", closeness)
+    spy(model, "D_tau", d_tau)
     E = list(model.nets["E"].parameters())
     torch.manual_seed(5)
     total, _ = model.generator_encoder_losses(x)
     got = torch.autograd.grad(total, E, allow_unused=True)
     got = torch.cat([torch.zeros_like(p).flatten() if g is None else g.flatten() for g, p in zip(got, E)])
-    assert got.abs().max() > 0, "no gradient reaches E through G(z_q): is z detached?"
     torch.manual_seed(5)
     model.nets["G"](model.prior(x.shape[0], x))                       # the same random draws as above
-    expected = torch.autograd.grad(-lam * closeness(x, None, model.nets["G"](model.nets["E"](x))).mean(), E)
-    torch.testing.assert_close(got, torch.cat([g.flatten() for g in expected]))
+    expected = torch.autograd.grad(-model.lam * term_of_z_q(model.nets["E"](x)).mean(), E)
+    return got, torch.cat([g.flatten() for g in expected])
+
+
+def test_encoder_gets_gradient_through_the_reconstruction_g_of_z_q():
+    """Catches G(z_q.detach()): with D_psi and D_zeta silent and a D_tau that looks only at x and
+    y, the encoder still must get a gradient, and the one of -lam * D_tau(x, ., G(E(x)))."""
+    model, _ = make_model()
+    x = batch(8)
+    closeness = lambda a, z, y: -(y - a).pow(2).flatten(1).mean(1)   # noqa: E731  ignores z
+    got, expected = encoder_gradients(model, x, closeness,
+                                      lambda z_q: closeness(x, None, model.nets["G"](z_q)))
+    assert got.abs().max() > 0, "no gradient reaches E through G(z_q): is z detached?"
+    torch.testing.assert_close(got, expected)
 
 
 def test_encoder_gets_gradient_through_d_tau_s_z_input():
     """Catches D_tau(x, z_q.detach(), G(z_q)) in L_G / L_E: z_q enters D_tau twice, as its z and
     through G(z_q). With D_psi and D_zeta silent and a D_tau that looks only at z, the encoder's
     gradient must be exactly the one of -lam * D_tau(x, E(x), .) through that z."""
-    model, nets = make_model()
-    lam = model.lam
+    model, _ = make_model()
     x = batch(8)
-    spy(model, "D_psi", lambda a: a.flatten(1).sum(1) * 0.0)
-    spy(model, "D_zeta", lambda a, z: z.sum(1) * 0.0)
     z_score = lambda a, z, y: -z.pow(2).sum(1)                   # noqa: E731  ignores x and y
-    spy(model, "D_tau", z_score)
-    E = list(model.nets["E"].parameters())
-    torch.manual_seed(5)
-    total, _ = model.generator_encoder_losses(x)
-    got = torch.autograd.grad(total, E, allow_unused=True)
-    got = torch.cat([torch.zeros_like(p).flatten() if g is None else g.flatten() for g, p in zip(got, E)])
+    got, expected = encoder_gradients(model, x, z_score, lambda z_q: z_score(x, z_q, None))
     assert got.abs().max() > 0, "no gradient reaches E through D_tau's z: is z_q detached there?"
-    torch.manual_seed(5)
-    model.nets["G"](model.prior(x.shape[0], x))                       # the same random draws as above
-    expected = torch.autograd.grad(-lam * z_score(x, model.nets["E"](x), None).mean(), E)
-    torch.testing.assert_close(got, torch.cat([g.flatten() for g in expected]))
+    torch.testing.assert_close(got, expected)

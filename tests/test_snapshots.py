@@ -6,23 +6,11 @@ import torch
 
 from ijae import config, contract, train as train_mod
 from ijae.export import export_run
-from conftest import tiny_config
+from conftest import assert_same_weights, tiny_config
 
 
 def weights(folder):
     return torch.load(folder / contract.CHECKPOINT, weights_only=True)
-
-
-def assert_same_weights(a, b, step):
-    """Two checkpoints at ``step`` with every model tensor and optimizer slot equal."""
-    first, second = weights(a), weights(b)
-    assert first["step"] == second["step"] == step
-    for key, value in first["model"].items():
-        assert torch.equal(value, second["model"][key]), key
-    for name, state in first["optimizers"].items():
-        for idx, slots in state["state"].items():
-            for slot, value in slots.items():
-                assert torch.equal(value, second["optimizers"][name]["state"][idx][slot]), (name, slot)
 
 
 def test_a_snapshot_is_the_shorter_run_and_exports_like_it(tmp_path):

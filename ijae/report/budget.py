@@ -148,8 +148,9 @@ def markdown(table: pd.DataFrame, settled: pd.DataFrame, metrics: pd.DataFrame,
 
 
 def write_budget(metrics_csv: str | Path, out_dir: str | Path, base_steps: int,
-                 confidence: float = 0.95, lam: float = 0.3) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """claims_budget.csv / .md and budget_convergence.csv in ``out_dir``."""
+                 confidence: float = 0.95, lam: float = 0.3):
+    """claims_budget.csv / .md and budget_convergence.csv in ``out_dir``; returns (claims per
+    budget, convergence, the records read) for the figures."""
     if base_steps < 1:
         raise UserError(f"base steps {base_steps}: expected a positive integer (the 1× budget)")
     metrics = read_metrics(metrics_csv)
@@ -159,4 +160,4 @@ def write_budget(metrics_csv: str | Path, out_dir: str | Path, base_steps: int,
     atomic_write_text(out / "claims_budget.csv", table.to_csv(index=False))
     atomic_write_text(out / "budget_convergence.csv", settled.to_csv(index=False))
     atomic_write_text(out / "claims_budget.md", markdown(table, settled, metrics, base_steps, confidence))
-    return table, settled
+    return table, settled, metrics

@@ -32,15 +32,16 @@ def require(ok: bool, key: str, value, expected: str) -> None:
 
 @dataclass
 class DataConfig:
-    dataset: str = "cifar10"          # cifar10 | tinyimagenet | digits | stacked_digits | synthetic
+    dataset: str = "cifar10"          # cifar10 | tinyimagenet | digits | stacked_digits | mnist | stacked_mnist | synthetic
     root: str | None = None           # download / cache folder; null: <work folder>/data
     local_path: str | None = None     # an existing local copy (folder or archive); skips download
     download: bool = True
     image_size: int | None = None     # resize to this; None keeps the dataset's own size
     synthetic_train: int = 512        # sizes of the synthetic dataset (tests)
     synthetic_test: int = 128
-    stacked_train: int = 10_000       # images of the stacked-digits splits (1,000 modes: about
-    stacked_test: int = 10_000        # 10 of each), drawn once from the digits train / test split
+    stacked_train: int = 10_000       # images of the stacked splits (stacked_digits, stacked_mnist;
+    stacked_test: int = 10_000        # 1,000 modes: about 10 of each), drawn once from the digits'
+                                      # (or MNIST's) train / test split
     # the held-out split of the run (export's reconstructions, eval's heldout FID reference):
     # test (Table 1) | validation (tuning, ijae/tune: carved from the train split, which then
     # trains without it; the test split is never loaded)
@@ -60,7 +61,8 @@ class DataConfig:
             require(getattr(self, name) >= 2, f"{key}.{name}", getattr(self, name), "an integer >= 2")
 
 
-DATASETS = ("cifar10", "tinyimagenet", "digits", "stacked_digits", "synthetic")
+DATASETS = ("cifar10", "tinyimagenet", "digits", "stacked_digits", "mnist", "stacked_mnist",
+            "synthetic")
 SPLITS = ("test", "validation")
 
 

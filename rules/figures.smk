@@ -65,7 +65,8 @@ rule samples_grid:
         f"{LOGS}/samples_{{dataset}}.log",
     params:
         runs=sample_runs,
-        title=lambda wc: f"{wc.dataset}: samples and reconstructions ({PROFILE} profile, seed {SEEDS[0]})",
+        title=lambda wc: f"{wc.dataset}: samples and reconstructions ({PROFILE} profile, seed "
+                         f"{(STACKED_MNIST['seeds'] if wc.dataset == 'stacked_mnist' else SEEDS)[0]})",
     conda:
         "../envs/ijae.yaml"
     shell:

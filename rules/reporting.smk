@@ -35,7 +35,9 @@ def records_have(csv_path, columns):
 
 def grid_runs(dataset, runnable):
     """The run folders of a dataset's grid: Table 1's runs (λ-IJAE at its λ, the baselines in
-    ``runnable``), first seed."""
+    ``runnable``), first seed; Stacked MNIST: its table's runs (rules/stacked_mnist.smk)."""
+    if dataset == "stacked_mnist":
+        return stacked_mnist_runs(runnable)
     return [f"{RUNS}/{dataset}/{run_id('ijae', SEEDS[0], 'implicit', LAM)}"] + [
         f"{RUNS}/{dataset}/{run_id(m, SEEDS[0])}" for m in BASELINES[dataset] if m in runnable]
 

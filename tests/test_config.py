@@ -12,7 +12,7 @@ from conftest import REPO
     ("model.widht=64", "unknown config key model.widht"),
     ("train.steps=ten", "train.steps = 'ten': expected an integer"),
     ("train.betas=[0.5]", "train.betas = [0.5]: expected two numbers"),
-    ("data.dataset=mnist", "data.dataset = 'mnist'"),
+    ("data.dataset=fashion_mnist", "data.dataset = 'fashion_mnist'"),
     ("trian.steps=3", "unknown config key trian"),
     ("model.name=nope", "model.name = 'nope'"),
 ])

@@ -382,3 +382,35 @@ def test_the_budget_target_trains_once_per_seed_and_scores_every_snapshot(tmp_pa
     assert len(scored) == 54 and all("/budget/default/stacked_digits/" in j["output"] for j in scored)
     everything = snakemake("-n", "--forceall", "--cores", "8", "all", "--config", f"work={tmp_path / 'work'}")
     assert everything.returncode == 0 and "budget_train" not in everything.stdout
+
+
+def test_the_stacked_mnist_target_runs_every_model_on_the_stacked_digits_presets(tmp_path):
+    """`snakemake stacked_mnist`: λ-IJAE at λ = 0, 0.3, 1 and the five baselines on
+    stacked_mnist, each with its tuned stacked-digits preset and the protocol's 26,000 samples,
+    collected into its own table and grid; neither `all` nor `table1` plans any of it."""
+    import json
+
+    work = tmp_path / "work"
+    work.mkdir()
+    models = ["vae", "twostage", "alphagan", "age", "svae"]
+    (work / "available.json").write_text(json.dumps(   # the checkout done: its plan expands
+        [{"model": m, "label": m, "available": True, "reason": None} for m in models]))
+    result = snakemake("-n", "-p", "--cores", "8", "stacked_mnist", "--config", f"work={work}")
+    assert result.returncode == 0, (result.stdout + result.stderr)[-3000:]
+    trains = [j for j in _jobs(result.stdout) if j["rule"] == "train"]
+    runs = {j["wildcards"] for j in trains}
+    assert runs == {f"dataset=stacked_mnist, run={r}" for r in
+                    [*(f"ijae-implicit-lam{lam}-seed0" for lam in ("0", "0.3", "1")),
+                     *(f"{m}-seed0" for m in models)]}
+    commands = [line for line in result.stdout.splitlines() if " ijae train " in line]
+    assert len(commands) == 8 and all("--set data.dataset=stacked_mnist" in c
+                                      and "--set export.n_samples=26000" in c for c in commands)
+    for study in ("ijae", *models):   # λ-IJAE at every λ takes the λ-IJAE study's preset
+        assert any(f"--preset config/tuned/default/stacked_digits/{study}.yaml" in c
+                   for c in commands), study
+    planned = {j["rule"] for j in _jobs(result.stdout)}
+    assert {"stacked_mnist_collect", "stacked_mnist_table", "samples_grid"} <= planned
+    for target in ("all", "table1"):
+        other = snakemake("-n", "--forceall", "--cores", "8", target, "--config", f"work={work}")
+        assert other.returncode == 0 and "dataset=stacked_mnist" not in other.stdout, target
+        assert "rule stacked_mnist" not in other.stdout, target

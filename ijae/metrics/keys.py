@@ -86,6 +86,10 @@ KEY_METRIC_RECON_LABEL_AGREEMENT = "recon_label_agreement"
 KEY_RECON_LABEL_AGREEMENT_CHANCE = "recon_label_agreement_chance"
 KEY_ORIGINALS_ACCURACY = "digits_classifier_originals_accuracy"
 KEY_RECON_LABEL_REFERENCE = "recon_label_reference"   # true labels, or the classifier's
+# the scoring classifier (digits backend): the dataset it was trained on (digits | mnist) and
+# its accuracy on that dataset's test split, printed with every table
+KEY_CLASSIFIER_DATASET = "digits_classifier_dataset"
+KEY_CLASSIFIER_TEST_ACCURACY = "digits_classifier_test_accuracy"
 # stacked digits: the label agreement above asks all three digits right (chance about 0.001);
 # beside it the share of channels whose digit is kept (mean over R, G, B; chance about 0.1)
 KEY_METRIC_RECON_CHANNEL_AGREEMENT = "recon_channel_agreement"

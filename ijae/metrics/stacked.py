@@ -14,6 +14,7 @@ so the digits classifier of the run's image size reads it unchanged:
 - ``digits-feature-distance`` of a reconstruction: the mean over the three channels.
 
 Like ``digits.py``, everything goes through torch-fidelity, the extractor registered by name.
+``base="mnist"`` (``stacked_mnist``): the same, on the classifier trained on real MNIST.
 """
 from __future__ import annotations
 
@@ -30,6 +31,15 @@ GENERATION_METRIC = ("digits-classifier score over the 1,000 stacked modes (IS f
                      "product of the three channels' class probabilities; at most 1,000; not "
                      "Inception)")
 RECON_METRIC = "digits-feature-distance (mean over the R, G, B channels)"
+
+
+def generation_metric(base: str = "digits") -> str:
+    return GENERATION_METRIC if base == "digits" else \
+        GENERATION_METRIC.replace("digits-classifier", f"{base.upper()}-classifier", 1)
+
+
+def recon_metric(base: str = "digits") -> str:
+    return RECON_METRIC.replace(digits.RECON_METRIC, digits.recon_metric(base), 1)
 
 
 def channels_as_digits(images: np.ndarray) -> np.ndarray:
@@ -78,12 +88,13 @@ def generation_metrics(samples: np.ndarray, reference: np.ndarray | None, **kwar
 
 
 def feature_distances(originals: np.ndarray, reconstructions: np.ndarray, *,
-                      cache_dir: str | Path, device: str = "cpu", batch_size: int = 256) -> np.ndarray:
+                      cache_dir: str | Path, device: str = "cpu", batch_size: int = 256,
+                      base: str = "digits") -> np.ndarray:
     """``digits-feature-distance`` of each pair, averaged over the three channels: float64 [M]."""
     per_channel = digits.feature_distances(channels_as_digits(originals),
                                            channels_as_digits(reconstructions),
                                            cache_dir=cache_dir, device=device,
-                                           batch_size=batch_size)
+                                           batch_size=batch_size, base=base)
     return per_channel.reshape(-1, STACKED_CHANNELS).mean(1)
 
 
@@ -93,10 +104,10 @@ def predicted_labels(images: np.ndarray, net: digits.DigitsNet) -> np.ndarray:
                         .reshape(-1, STACKED_CHANNELS))
 
 
-def true_labels(images: np.ndarray, image_size: int) -> np.ndarray | None:
-    """The dataset's mode of each image (its three channels found among the digits by their
-    exact pixels); None when any channel is not a digits image."""
-    found = digits.true_labels(channels_as_digits(images), image_size)
+def true_labels(images: np.ndarray, image_size: int, base: str = "digits") -> np.ndarray | None:
+    """The dataset's mode of each image (its three channels found among the ``base`` digits by
+    their exact pixels); None when any channel is not one of them."""
+    found = digits.true_labels(channels_as_digits(images), image_size, base)
     return None if found is None else encode_modes(found.reshape(-1, STACKED_CHANNELS))
 
 

@@ -23,7 +23,7 @@ from ijae.report.records import variant_name
 MIN_PIXELS = 64   # each image is upscaled by an integer factor to at least this many pixels
 GAP = 2           # pixels between images, in the upscaled grid
 TEXT = 14         # pixels under each row for the images' labels, when the records have them
-CHANNEL_DATASETS = ("stacked_digits",)   # one digit per channel: drawn with its channels beside it
+CHANNEL_DATASETS = ("stacked_digits", "stacked_mnist")   # one digit per channel: drawn with its channels beside it
 
 
 def run_record(run: Path) -> dict:

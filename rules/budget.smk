@@ -67,6 +67,7 @@ rule budget_evaluate:
     resources:
         gpu=GPUS,
         gpu_slots=GPUS,
+        mem_mb=evaluate_mem_mb,
     conda:
         "../envs/ijae.yaml"
     shell:

@@ -83,6 +83,7 @@ rule evaluate:
     resources:
         gpu=GPUS,
         gpu_slots=GPUS,
+        mem_mb=evaluate_mem_mb,
     conda:
         "../envs/ijae.yaml"
     shell:

@@ -410,6 +410,10 @@ def test_the_stacked_mnist_target_runs_every_model_on_the_stacked_digits_presets
                    for c in commands), study
     planned = {j["rule"] for j in _jobs(result.stdout)}
     assert {"stacked_mnist_collect", "stacked_mnist_table", "samples_grid"} <= planned
+    # 26,000 samples need about 5.3 GB an evaluation: each declares it, so the default
+    # profile's mem_mb limit queues them (eight at once were killed on this 24 GiB machine)
+    scored = [j for j in _jobs(result.stdout) if j["rule"] == "evaluate"]
+    assert len(scored) == 8 and all("mem_mb=6200" in j["resources"] for j in scored)
     for target in ("all", "table1"):
         other = snakemake("-n", "--forceall", "--cores", "8", target, "--config", f"work={work}")
         assert other.returncode == 0 and "dataset=stacked_mnist" not in other.stdout, target

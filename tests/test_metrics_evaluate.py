@@ -101,7 +101,7 @@ def test_digits_backend_refuses_other_datasets(tmp_path, digits16, capsys):
     cfg = config.load(REPO / "config" / "default.yaml", ["data.dataset=synthetic"])
     (run / contract.CONFIG).write_text(config.dump(cfg))
     code, _, err = evaluate(capsys, run, "--backend", "digits", "--cache-dir", tmp_path)
-    assert code == 2 and "digits backend scores digits and stacked_digits runs" in err
+    assert code == 2 and "digits backend scores digits, stacked_digits, mnist and stacked_mnist runs" in err
 
 
 def _write_npz(path: Path, **arrays) -> None:

@@ -133,5 +133,5 @@ def test_an_unknown_study_names_the_studies_there_are(tmp_path, capsys, monkeypa
     err = capsys.readouterr().err
     assert code == 2 and "study 'gan': no search space" in err and "alphagan, ijae" in err, err
     code = cli.main(["tune", str(REPO / "config" / "default.yaml"), "--study", "vae",
-                     "--dataset", "mnist"])
-    assert code == 2 and "--dataset mnist" in capsys.readouterr().err
+                     "--dataset", "fashion_mnist"])
+    assert code == 2 and "--dataset fashion_mnist" in capsys.readouterr().err

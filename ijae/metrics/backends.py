@@ -154,7 +154,8 @@ DIGITS_DATASETS = ("digits", "stacked_digits", "mnist", "stacked_mnist")
 
 def _digits_only(cfg) -> None:
     if cfg.data.dataset not in DIGITS_DATASETS:
-        raise UserError(f"the digits backend scores {' and '.join(DIGITS_DATASETS)} runs; this "
+        raise UserError(f"the digits backend scores {', '.join(DIGITS_DATASETS[:-1])} and "
+                        f"{DIGITS_DATASETS[-1]} runs; this "
                         f"run's dataset is {cfg.data.dataset}: use --backend inception")
 
 

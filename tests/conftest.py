@@ -86,3 +86,10 @@ def mnist_net(metrics_cache):
     from ijae.metrics import digits
 
     return digits.load_classifier(digits.classifier_path(16, metrics_cache, "mnist"))
+
+
+def stack_channels(r, g, b):
+    """Stacked images (uint8 [N, H, W, 3]) from three sets of grey digits images, one per channel."""
+    import numpy as np
+
+    return np.stack([r[..., 0], g[..., 0], b[..., 0]], axis=-1)

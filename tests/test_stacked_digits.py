@@ -17,6 +17,7 @@ from ijae.metrics import digits, labels, stacked
 from ijae.metrics import keys as K
 from ijae.registry import all_adapters, get_adapter
 from conftest import REPO, adapter_config
+from conftest import stack_channels as stack
 
 UNIFORM = np.full(stacked.N_MODES, 1 / stacked.N_MODES)
 
@@ -29,11 +30,6 @@ def ds():
 @pytest.fixture(scope="module")
 def grey():
     return load_dataset(DataConfig(dataset="digits", image_size=16))
-
-
-def stack(r: np.ndarray, g: np.ndarray, b: np.ndarray) -> np.ndarray:
-    """Stacked images from three sets of grey digits images (one channel each)."""
-    return np.stack([r[..., 0], g[..., 0], b[..., 0]], axis=-1)
 
 
 # --- the dataset ------------------------------------------------------------------------------

@@ -15,6 +15,7 @@ from ijae.data import DataError, encode_modes, load_dataset
 from ijae.metrics import digits, labels, stacked
 from ijae.metrics import keys as K
 from conftest import REPO
+from conftest import stack_channels as stack
 
 UNIFORM = np.full(stacked.N_MODES, 1 / stacked.N_MODES)
 
@@ -27,10 +28,6 @@ def grey():
 @pytest.fixture(scope="module")
 def ds():
     return load_dataset(DataConfig(dataset="stacked_mnist", image_size=16))
-
-
-def stack(r: np.ndarray, g: np.ndarray, b: np.ndarray) -> np.ndarray:
-    return np.stack([r[..., 0], g[..., 0], b[..., 0]], axis=-1)
 
 
 # --- the data ---------------------------------------------------------------------------------

@@ -101,8 +101,10 @@ def _score_digits(job: Scoring) -> tuple[dict, np.ndarray]:
                                          device=job.device, batch_size=max(batch_size, 256),
                                          base=base)
     fields[KEY_RECON_METRIC] = reader.recon_metric(base)
-    if base != "digits":   # the backend's name says digits: say which classifier scored
-        fields[K.KEY_GENERATION_METRIC] = stacked.generation_metric(base) if is_stacked else \
+    if is_stacked:   # IS over the 1,000 modes, on the classifier of its digits
+        fields[K.KEY_GENERATION_METRIC] = stacked.generation_metric(base)
+    elif base != "digits":   # the backend's own name says digits: say which classifier scored
+        fields[K.KEY_GENERATION_METRIC] = \
             "MNIST-classifier score (IS formula on the digits CNN trained on MNIST; not Inception)"
     size = int(job.samples.shape[1])
     net = digits.load_classifier(digits.classifier_path(size, job.cache, base))[0]
@@ -110,7 +112,6 @@ def _score_digits(job: Scoring) -> tuple[dict, np.ndarray]:
     fields.update(collapse.top_modes_share(sample_modes, stacked.N_MODES if is_stacked
                                            else digits.N_CLASSES))
     if is_stacked:   # the protocol: a mode is covered by one sample; KL against uniform
-        fields[K.KEY_GENERATION_METRIC] = stacked.generation_metric(base)
         fields.update(labels.mode_coverage(sample_modes, np.full(stacked.N_MODES, 1 / stacked.N_MODES),
                                            reference_name="uniform over the 1,000 modes"))
     else:

@@ -42,13 +42,18 @@ def read_reported(path: str | Path) -> pd.DataFrame:
     return reported
 
 
-def stacked_mnist_rows(metrics: pd.DataFrame) -> pd.DataFrame:
-    """Our rows: every Stacked MNIST record, one row per method and λ (over seeds)."""
+def stacked_mnist_records(metrics: pd.DataFrame) -> pd.DataFrame:
+    """The Stacked MNIST records of a metrics table (none: an error naming what is there)."""
     mine = metrics[metrics[KEY_DATASET].astype(str) == DATASET]
     if mine.empty:
         found = ", ".join(sorted(set(metrics[KEY_DATASET].astype(str)))) or "none"
         raise UserError(f"no {DATASET} record in the metrics table (datasets: {found}): run "
                         "`snakemake --cores 8 stacked_mnist`")
+    return mine
+
+
+def stacked_mnist_rows(mine: pd.DataFrame) -> pd.DataFrame:
+    """Our rows: one per method and λ (over seeds), of the Stacked MNIST records ``mine``."""
     rows = over_seeds(mine)
     return rows.sort_values([KEY_MODEL, KEY_LAMBDA], na_position="last").reset_index(drop=True)
 
@@ -75,10 +80,9 @@ def reported_markdown(reported: pd.DataFrame) -> list[str]:
 def write_stacked_mnist(metrics_csv: str | Path, out_dir: str | Path, reported_csv: str | Path,
                         presets_from: str = "stacked_digits", profile: str | None = None) -> pd.DataFrame:
     """stacked_mnist.md and .csv in ``out_dir``: our rows, then the published ones."""
-    metrics = read_metrics(metrics_csv)
-    rows = stacked_mnist_rows(metrics)
+    mine = stacked_mnist_records(read_metrics(metrics_csv))
+    rows = stacked_mnist_rows(mine)
     reported = read_reported(reported_csv)
-    mine = metrics[metrics[KEY_DATASET].astype(str) == DATASET]
     profile = profile or ", ".join(sorted(set(mine.get(KEY_PROFILE, pd.Series(["?"])).astype(str))))
     sizes = sorted({int(s) for s in mine.get("image_size", pd.Series(dtype=float)).dropna()})
     seeds = sorted(set(mine[KEY_SEED].astype(int)))

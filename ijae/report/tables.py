@@ -179,8 +179,9 @@ def table1_markdown(rows: pd.DataFrame, paper: pd.DataFrame | None, profile: str
             lines[-1:-1] = ["", agreement_sentence(block)]
         if modes:
             lines[-1:-1] = ["", modes_sentence(block)]
-        if classifier_sentence(block):
-            lines[-1:-1] = ["", classifier_sentence(block)]
+        classifier = classifier_sentence(block)
+        if classifier:
+            lines[-1:-1] = ["", classifier]
         head = ("| method | implementation | dataset | IS ↑ | FID ↓ | reconstruction ↓ | "
                 + ("label agreement ↑ | " if agree else "")
                 + ("modes covered ↑ | mode KL ↓ | " if modes else "")

@@ -8,6 +8,7 @@
     snakemake --cores 8 tune        # one Optuna study per model and dataset: the tuned presets
     snakemake --cores 8 budget      # the claims at 1x, 2x, 4x the steps: do the verdicts survive?
     snakemake --cores 8 stacked_mnist  # Stacked MNIST on real MNIST, the published rows beside ours
+    snakemake --cores 8 calibrate   # every measure on known-answer controls: does it tell data from noise?
     snakemake --cores 8 figure1     # the 1-D divergence comparison (Appendix B)
     snakemake --cores 8 all
 
@@ -18,7 +19,8 @@ rules/common.smk (paths, the run-id grammar, which runs make which table), rules
 (Figures 2-3, the modes figure, sample grids),
 rules/figure1.smk, rules/tune.smk (the studies, the tuned presets, the tuning report),
 rules/budget.smk (the budget study: snapshots of longer runs, the claims per budget),
-rules/stacked_mnist.smk (Stacked MNIST: its runs, its table with the published rows). Parsing
+rules/stacked_mnist.smk (Stacked MNIST: its runs, its table with the published rows),
+rules/calibrate.smk (the measures on known-answer controls). Parsing
 imports nothing heavy and touches nothing: upstream code is fetched by the checkout job.
 """
 from snakemake.utils import min_version
@@ -37,6 +39,7 @@ include: "rules/figure1.smk"
 include: "rules/tune.smk"
 include: "rules/budget.smk"
 include: "rules/stacked_mnist.smk"
+include: "rules/calibrate.smk"
 
 
 rule all:

@@ -154,7 +154,8 @@ def _cmd_modes(args) -> int:
 def _cmd_claims(args) -> int:
     from ijae.report import claims
 
-    table = claims.write_claims(args.metrics, args.out, confidence=args.confidence, lam=args.lam)
+    table = claims.write_claims(args.metrics, args.out, confidence=args.confidence, lam=args.lam,
+                                calibration=args.calibration)
     for _, r in table.iterrows():
         decide = f"; {r['seeds_to_decide']} seeds would decide it" if r["seeds_to_decide"] else ""
         print(f"{r['dataset']}: {r['claim']}: {r['verdict']} ({claims.interval_text(r)}{decide})")
@@ -186,9 +187,37 @@ def _cmd_budget(args) -> int:
         print(f"{r['dataset']} {r['budget']}: {r['claim']}: {r['verdict']} ({claims.interval_text(r)})")
     for _, r in settled.iterrows():
         print(f"{r['dataset']} {r['variant']} λ = {r['lambda']:g} {r['measure']}: {r['verdict']} "
-              f"({r['budget']}: {r['change_last_doubling']:+.3g} against a seed std of {r['last_std']:.2g})")
-    print(f"claims_budget.csv / .md / .png, budget_convergence.csv, learning_curves.png -> {out}",
+              f"({r['budget']}: {r['change_last_doubling']:+.3g} [{r['change_low']:+.3g}, "
+              f"{r['change_high']:+.3g}], δ {r['delta']:.3g})")
+    print(f"claims_budget.csv / .md / .png, budget_convergence.csv, budget_effects.csv, "
+          f"learning_curves.png -> {out}",
           file=sys.stderr)
+    return 0
+
+
+def _cmd_calibrate(args) -> int:
+    from ijae.metrics import calibration
+
+    records = calibration.score_controls(
+        args.config, args.dataset, args.folder, n=args.n, sets=args.set, cache_dir=args.cache_dir,
+        names=args.controls.split(",") if args.controls else None)
+    calibration.write_records(records, args.out)
+    for r in records:
+        verdict = f"collapsed ({r['collapse_reason']})" if r["collapsed"] else "passes the guard"
+        print(f"{args.dataset} {r['control']:<14} {r['control_kind']:<10} IS {r['is_mean']:.3g}, "
+              f"FID {r['fid']:.4g}, coverage {r['coverage']:.3f}: {verdict}")
+    print(f"{len(records)} controls -> {args.out}", file=sys.stderr)
+    return 0
+
+
+def _cmd_calibration(args) -> int:
+    from ijae.report import calibration
+
+    order = calibration.write_calibration(args.records, args.out)
+    for _, r in order.iterrows():
+        print(f"{r['dataset']}: {r['measure']}: {'passes' if r['passes'] else 'FAILS'} "
+              f"(margin {r['margin']:.3g}; {r['role']})")
+    print(f"calibration.md / .csv / .png, calibration_order.csv -> {args.out}", file=sys.stderr)
     return 0
 
 
@@ -337,6 +366,9 @@ def build_parser() -> argparse.ArgumentParser:
                    help="coverage of the t intervals over seeds, in (0, 1) (default: 0.95)")
     p.add_argument("--lam", type=float, default=0.3,
                    help="Table 1's λ: λ-IJAE's runs the Table 1 claims compare (default: 0.3)")
+    p.add_argument("--calibration", nargs="*", default=None, metavar="CSV",
+                   help="the controls' records (`ijae calibrate`): a measure that fails its controls "
+                        "on a dataset is shown and not decided there (default: none demoted)")
     p.set_defaults(func=_cmd_claims)
 
     p = sub.add_parser("budget", help="the claims re-decided at each training budget, whether each "
@@ -362,6 +394,25 @@ def build_parser() -> argparse.ArgumentParser:
                    help="the dataset whose tuned presets the runs used (said in the table)")
     p.add_argument("--profile", default=None, help="the profile named in the title (default: the records')")
     p.set_defaults(func=_cmd_stacked_mnist)
+
+    p = sub.add_parser("calibrate", help="score the known-answer controls of a dataset (real "
+                       "images, noise, copies, one mode, blur) through the evaluate code")
+    p.add_argument("config", help="the profile's run config, e.g. config/default.yaml")
+    p.add_argument("--dataset", required=True, help="digits, stacked_digits, mnist, stacked_mnist, ...")
+    p.add_argument("--folder", required=True, help="where each control's run folder is written")
+    p.add_argument("--out", required=True, help="the controls' records, one CSV")
+    p.add_argument("--n", type=int, help="images a control (default: the config's export.n_samples)")
+    p.add_argument("--controls", help="comma-separated control names (default: every one)")
+    p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
+                   help="config override, e.g. export.n_samples=26000 (repeatable)")
+    p.add_argument("--cache-dir", help="metrics cache (default: <work folder>/cache)")
+    p.set_defaults(func=_cmd_calibrate)
+
+    p = sub.add_parser("calibration", help="the calibration table and figure from the controls' "
+                       "records: does each measure order its controls?")
+    p.add_argument("records", nargs="+", help="CSVs written by `ijae calibrate`")
+    p.add_argument("--out", required=True, help="folder for calibration.md / .csv / .png")
+    p.set_defaults(func=_cmd_calibration)
 
     p = sub.add_parser("toy", help="Figure 1: the 1-D divergence comparison of Appendix B")
     p.add_argument("--out", required=True)

@@ -60,6 +60,22 @@ RUN_DATASETS = list(dict.fromkeys([*DATASETS, "stacked_mnist"]))   # the {datase
 ALL_BASELINES = list(dict.fromkeys(m for d in DATASETS for m in BASELINES[d]))   # checked out;
 # Stacked MNIST runs those of its models among them (the default profile's: all five)
 TRAIN_SET = config.get("set", [])
+CALIBRATE = config["calibrate"]   # rules/calibrate.smk: the datasets beyond the profile's, images a control
+
+
+def calibration_inputs(datasets):
+    """The controls' records of ``datasets`` (rules/calibrate.smk), which the claims read."""
+    return [f"{RESULTS}/calibration/{d}.csv" for d in datasets]
+
+
+CALIBRATION_DATASETS = list(dict.fromkeys([*DATASETS, *CALIBRATE["datasets"]]))
+
+
+def calibrate_sets(wildcards):
+    """`ijae calibrate --set` of a dataset: Stacked MNIST's protocol, then the workflow's `set`."""
+    dataset_sets = STACKED_MNIST["set"] if wildcards.dataset == "stacked_mnist" else []
+    return [arg for s in [*dataset_sets, *TRAIN_SET] for arg in ("--set", s)]
+
 # The paper profile's run jobs take a GPU each: `gpu` is what a scheduler grants (the Slurm
 # profile maps it to a GPU request); `gpu_slots` is how many jobs share one card (profiles/gpu
 # packs several runs per card). The default profile runs one CPU thread per job, since

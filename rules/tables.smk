@@ -79,7 +79,9 @@ rule table_seeds:
 rule claims:
     # the paper's claims, each with an interval over the sweep seeds and a verdict
     input:
-        expand(rules.collect.output[0], table="metrics"),
+        metrics=expand(rules.collect.output[0], table="metrics"),
+        # the measures' known-answer controls (rules/calibrate.smk): a failing measure decides nothing
+        calibration=calibration_inputs(DATASETS),
     output:
         md=report(f"{RESULTS}/claims.md", caption="../report/claims.rst", category="Claims"),
         csv=report(f"{RESULTS}/claims.csv", caption="../report/claims.rst", category="Claims"),
@@ -89,13 +91,13 @@ rule claims:
         out=lambda wc, output: os.path.dirname(output.md),
         confidence=config["claims"]["confidence"],
         lam=LAM,
-        provenance=lambda wc, input: provenance(input[0]),
+        provenance=lambda wc, input: provenance(input.metrics[0]),
     conda:
         "../envs/ijae.yaml"
     shell:
         # stdout: one line per claim and dataset, its verdict and interval
-        "ijae claims {input:q} --out {params.out:q} --confidence {params.confidence} --lam {params.lam} "
-        "> {log:q} 2>&1"
+        "ijae claims {input.metrics:q} --calibration {input.calibration:q} --out {params.out:q} "
+        "--confidence {params.confidence} --lam {params.lam} > {log:q} 2>&1"
 
 
 include: "reporting.smk"

@@ -44,18 +44,28 @@ def test_the_same_snapshot_twice_is_refused():
         budget.claims_by_budget(pd.concat([frame, frame.iloc[:1]], ignore_index=True), BASE)
 
 
-def test_a_curve_is_settled_only_when_the_last_doubling_moves_it_less_than_the_seeds_do():
-    """IS moves by +1.5 from 2× to 4× with seed noise 0.05 (still moving); the reconstruction
-    stays put (settled). A rule that compared the change with 0, or read one seed, fails."""
-    frames = [at_step(sweep(lambda lam, b=b: 5 + b, recon_of=lambda lam: 1.0, lambdas=(0.3, 1.0),
-                            seed=i), step)
-              for i, (b, step) in enumerate(((0.0, BASE), (0.5, 2 * BASE), (2.0, 4 * BASE)))]
+def curves(last_change, noise=0.005):
+    """IS rising 1.5 over the last doubling; the reconstruction moving by ``last_change``."""
+    frames = [at_step(sweep(lambda lam, b=b: 5 + b, recon_of=lambda lam, r=r: 1.0 + r,
+                            lambdas=(0.3, 1.0), seed=i, noise=noise), step)
+              for i, (b, r, step) in enumerate(((0.0, 0.0, BASE), (0.5, 0.0, 2 * BASE),
+                                                (2.0, last_change, 4 * BASE)))]
     table = budget.convergence(pd.concat(frames, ignore_index=True), BASE)
-    row = lambda measure: table[(table["measure"] == measure) & (table["lambda"] == 0.3)].iloc[0]  # noqa: E731
+    return lambda measure: table[(table["measure"] == measure) & (table["lambda"] == 0.3)].iloc[0]
+
+
+def test_settled_means_the_change_lies_within_delta_and_flips_when_the_change_grows():
+    """A rule that called 'settled' whatever straddles 0, or compared the change with the seed
+    std (which a change in two seeds inflates), fails one of these."""
+    row = curves(last_change=0.0)
     assert row("is_mean")["verdict"] == budget.MOVING
-    assert row("is_mean")["change_last_doubling"] == pytest.approx(1.5, abs=0.15)
+    assert row("is_mean")["change_last_doubling"] == pytest.approx(1.5, abs=0.05)
     assert row("is_mean")["budget"] == "2× → 4×" and row("is_mean")["seeds"] == 3
-    assert row("recon_mean")["verdict"] == budget.SETTLED
+    recon = row("recon_mean")
+    assert recon["verdict"] == budget.SETTLED and recon["delta"] == pytest.approx(0.05, rel=0.01)
+    assert -recon["delta"] < recon["change_low"] < recon["change_high"] < recon["delta"]
+    assert curves(last_change=0.2)("recon_mean")["verdict"] == budget.MOVING
+    assert curves(last_change=0.0, noise=0.1)("recon_mean")["verdict"] == budget.UNDETERMINED
 
 
 def test_ijae_budget_writes_the_tables_and_figures(tmp_path, capsys):
@@ -74,5 +84,10 @@ def test_ijae_budget_writes_the_tables_and_figures(tmp_path, capsys):
                  "learning_curves.png", "claims_budget.png", "claims_budget.pdf"):
         assert (tmp_path / name).stat().st_size > 0, name
     md = (tmp_path / "claims_budget.md").read_text()
-    assert "| claim | 1× | 2× | 4× |" in md and "λ-IJAE's front dominates the λ-IJAE-L1 front" in md
+    assert "| claim | 1× | 2× | 4× | its effect, last doubling |" in md
+    assert "λ-IJAE's front dominates the λ-IJAE-L1 front" in md
+    assert "## Verdicts whose effect has not settled" in md
+    effects = pd.read_csv(tmp_path / "budget_effects.csv")
+    assert set(effects["verdict"]) <= {budget.SETTLED, budget.MOVING, budget.UNDETERMINED}
+    assert (effects["budget"] == "2× → 4×").all() and len(effects) >= 4
     assert cli.main(["budget", str(path), "--out", str(tmp_path), "--base-steps", "0"]) == 2

@@ -71,7 +71,8 @@ def _score_inception(job: Scoring) -> tuple[dict, np.ndarray]:
         job.samples, job.reference, reference_name=f"ijae-{job.cfg.data.dataset}-{size}px-train",
         weights=job.settings["inception_weights"], verbose=job.settings["verbose"],
         splits=job.settings["is_splits"], device=job.device,
-        batch_size=job.settings["batch_size"], cache_dir=job.cache, **_reference_options(job))
+        batch_size=job.settings["batch_size"], cache_dir=job.cache, **_reference_options(job),
+        **_calibration_options(job, n_modes=None))
     distances = lpips_distance.distances(job.originals, job.reconstructions, net=net,
                                          device=job.device, batch_size=job.settings["batch_size"],
                                          model=model)
@@ -86,17 +87,19 @@ def _score_digits(job: Scoring) -> tuple[dict, np.ndarray]:
     the modes; stacked_digits / stacked_mnist: the same classifier on each channel (stacked.py),
     the 1,000 triples the modes."""
     from ijae import data
-    from ijae.metrics import collapse, digits, labels, stacked
+    from ijae.metrics import accept, collapse, digits, labels, stacked
 
     dataset = job.cfg.data.dataset
     is_stacked = dataset in data.STACKED
     base = data.STACKED.get(dataset, dataset)     # the classifier's dataset: digits or mnist
     reader = stacked if is_stacked else digits    # the same functions, per image or per channel
     batch_size = job.settings["batch_size"]
+    n_modes = stacked.N_MODES if is_stacked else digits.N_CLASSES
     fields = reader.generation_metrics(
         job.samples, job.reference, verbose=job.settings["verbose"],
         splits=job.settings["is_splits"], device=job.device, batch_size=batch_size,
-        cache_dir=job.cache, base=base, **_reference_options(job))
+        cache_dir=job.cache, base=base, **_reference_options(job),
+        **_calibration_options(job, n_modes))
     distances = reader.feature_distances(job.originals, job.reconstructions, cache_dir=job.cache,
                                          device=job.device, batch_size=max(batch_size, 256),
                                          base=base)
@@ -109,17 +112,19 @@ def _score_digits(job: Scoring) -> tuple[dict, np.ndarray]:
     size = int(job.samples.shape[1])
     net = digits.load_classifier(digits.classifier_path(size, job.cache, base))[0]
     sample_modes = reader.predicted_labels(job.samples, net)
-    fields.update(collapse.top_modes_share(sample_modes, stacked.N_MODES if is_stacked
-                                           else digits.N_CLASSES))
+    fields.update(collapse.top_modes_share(sample_modes, n_modes))
     if is_stacked:   # the protocol: a mode is covered by one sample; KL against uniform
-        fields.update(labels.mode_coverage(sample_modes, np.full(stacked.N_MODES, 1 / stacked.N_MODES),
-                                           reference_name="uniform over the 1,000 modes"))
+        mode_reference, min_share = np.full(n_modes, 1 / n_modes), 0.0
+        reference_name = "uniform over the 1,000 modes"
     else:
-        test_labels = data.load_dataset(job.cfg.data).test_labels
-        fields.update(labels.mode_coverage(
-            sample_modes, labels.histogram(test_labels, digits.N_CLASSES),
-            min_share=labels.COVERAGE_THRESHOLD, reference_name=f"{dataset} test split labels"))
-        fields.update(labels.class_fractions(sample_modes, digits.N_CLASSES))
+        mode_reference = labels.histogram(data.load_dataset(job.cfg.data).test_labels, n_modes)
+        min_share, reference_name = labels.COVERAGE_THRESHOLD, f"{dataset} test split labels"
+        fields.update(labels.class_fractions(sample_modes, n_modes))
+    fields.update(labels.mode_coverage(sample_modes, mode_reference, min_share=min_share,
+                                       reference_name=reference_name))
+    # the same over the samples accepted as digits (noise covers no mode), and the repeats
+    fields.update(accept.accepted_fields(job.samples, sample_modes, base, is_stacked,
+                                         mode_reference, min_share))
     # the originals' own labels when they come from the dataset (export writes the test split's
     # first images), else the classifier's: then a perfect reconstruction scores exactly 1
     original_labels = reader.predicted_labels(job.originals, net)
@@ -141,6 +146,13 @@ def _score_digits(job: Scoring) -> tuple[dict, np.ndarray]:
             reference, reconstruction_labels, seed=labels.CHANCE_SEED).mean())
         fields.update({f"{K.CHANNEL_AGREEMENT_PREFIX}{c}": float(v) for c, v in zip("rgb", kept)})
     return fields, distances
+
+
+def _calibration_options(job: Scoring, n_modes: int | None) -> dict:
+    """What puts an IS beside its ceiling and the real images' (at the split size), and the
+    held-out images of the data-copying test."""
+    return {"split_size": len(job.samples) // job.settings["is_splits"], "n_modes": n_modes,
+            "heldout": job.originals}
 
 
 def _reference_options(job: Scoring) -> dict:

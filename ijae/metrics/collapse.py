@@ -1,25 +1,27 @@
-"""Is a run's sample set degenerate? Three measures and the one rule that calls a run collapsed.
+"""Is a run's sample set degenerate? The measures and the one rule that calls a run collapsed.
 
 A collapsed run is marked in Table 1, the sample grids and the claims, never ranked as if it
-were a result, and a tuning trial that collapses is recorded as failed (ijae/tune). The
-measures compare the samples with the real images of the run's held-out split (the originals
-of reconstructions.npz), so they mean the same on every dataset and backend:
+were a result, and a tuning trial that collapses is recorded as failed (ijae/tune). Every rule
+below is a detector of one kind of degenerate set, and the guard as a whole is calibrated: it
+flags every degenerate control of ``ijae calibrate`` (a constant image, three kinds of noise,
+copies of 1 to 100 train images, one mode, inverted images) and passes real images, blurred real
+images and today's healthy runs (results/<profile>/calibration.md; thresholds and their margins:
+docs/collapse.md). Collapsed when any of:
 
-- ``sample_spread_ratio``: how much the samples differ from one another, each pixel's standard
-  deviation over the samples averaged over pixels, over the same for the real images. Near 0:
-  every sample is (nearly) the same image.
-- ``sample_contrast_ratio``: the contrast inside an image, each image's pixel standard deviation
-  averaged over images, over the same for the real images. Near 0: flat, near-constant images
-  (e.g. uniform grey).
-- ``top_modes_share`` (where a backend labels the samples with modes: the digits backend): the
-  share of the samples that the most common 1 % of the modes hold (at least one mode: the top
-  class of digits' 10, the top 10 of stacked digits' 1,000). Uniform samples give 1 %; one mode
-  alone gives 100 %.
+- ``sample_contrast_ratio`` < ``RATIO_MIN``: flat images (each image's pixel std, averaged, over
+  the real images');
+- ``sample_spread_ratio`` < ``RATIO_MIN``: near-identical samples (each pixel's std over the
+  samples, averaged, over the real images');
+- ``duplicate_share`` ≥ ``DUPLICATE_MAX``: most samples repeat another one (accept.py);
+- ``top_modes_share`` ≥ ``TOP_MODES_SHARE_MAX``: the most common 1 % of the modes (at least one)
+  hold most samples (digits backend: one class of 10, ten of stacked digits' 1,000);
+- ``accepted_share`` < ``ACCEPTED_MIN``: almost no sample is a digit at all (digits backend,
+  accept.py: noise, inverted images);
+- ``coverage`` < ``COVERAGE_MIN``: the samples reach almost none of the real images'
+  neighbourhoods (manifold.py: copies, one mode, noise, whatever the classifier calls them).
 
-Rule: collapsed when the spread or the contrast ratio is below ``RATIO_MIN``, or the top modes
-hold at least ``TOP_MODES_SHARE_MAX`` of the samples; ``collapse_reason`` names every measure
-that decided it, with its value and threshold. Thresholds: docs/collapse.md (measured on
-collapsed and healthy runs). Pure numpy.
+``collapse_reason`` names every measure that decided it, with its value and threshold; a
+measure absent from a record is not judged. Pure numpy.
 """
 from __future__ import annotations
 
@@ -29,6 +31,9 @@ from ijae.metrics import keys as K
 
 RATIO_MIN = 0.2               # spread / contrast below a fifth of the real images': degenerate
 TOP_MODES_SHARE_MAX = 0.5     # half the samples or more in the top 1 % of the modes: degenerate
+DUPLICATE_MAX = 0.5           # half the samples or more repeat another sample
+ACCEPTED_MIN = 0.1            # fewer than 10 % of the samples are digits
+COVERAGE_MIN = 0.15           # fewer than 15 % of the real images have a sample in their k-NN ball
 TOP_MODES_FRACTION = 0.01     # "a few modes": the most common 1 % of them (at least one)
 MAX_IMAGES = 5000             # the ratios are computed on the first images (they converge fast)
 
@@ -57,15 +62,25 @@ def top_modes_share(sample_modes: np.ndarray, n_modes: int) -> dict:
             K.KEY_TOP_MODES_K: k}
 
 
+RULES = (   # (record field, below (True) or at-or-above (False) the threshold degenerates, threshold, what)
+    (K.KEY_SAMPLE_CONTRAST_RATIO, True, RATIO_MIN, "near-constant images"),
+    (K.KEY_SAMPLE_SPREAD_RATIO, True, RATIO_MIN, "near-identical samples"),
+    (K.KEY_DUPLICATE_SHARE, False, DUPLICATE_MAX, "repeated samples"),
+    (K.KEY_ACCEPTED_SHARE, True, ACCEPTED_MIN, "not digits"),
+    (K.KEY_METRIC_COVERAGE, True, COVERAGE_MIN, "little of the real data covered"),
+)
+
+
 def verdict(record: dict) -> dict:
     """``collapsed`` and ``collapse_reason`` from a record's measures (absent measures: not
     judged on them)."""
     reasons = []
-    for key, what in ((K.KEY_SAMPLE_SPREAD_RATIO, "near-identical samples"),
-                      (K.KEY_SAMPLE_CONTRAST_RATIO, "near-constant images")):
+    for key, below, threshold, what in RULES:
         value = record.get(key)
-        if value is not None and value < RATIO_MIN:
-            reasons.append(f"{what}: {key} {value:.3f} < {RATIO_MIN}")
+        if value is None or value != value:   # absent, or NaN
+            continue
+        if (value < threshold) if below else (value >= threshold):
+            reasons.append(f"{what}: {key} {value:.3f} {'<' if below else '≥'} {threshold}")
     share = record.get(K.KEY_TOP_MODES_SHARE)
     if share is not None and share >= TOP_MODES_SHARE_MAX:
         k = record.get(K.KEY_TOP_MODES_K)

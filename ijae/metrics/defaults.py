@@ -43,7 +43,12 @@ SETTINGS = (
             "local torchvision trunk file for LPIPS (alexnet-owt-7be5be79.pth / "
             "vgg16-397923af.pth), or 'random' for an untrained trunk (tests only; the metric is "
             "then named ...-random-trunk)", env="IJAE_LPIPS_WEIGHTS"),
-    Setting("is_splits", 10, "IS splits (mean ± std over them)", int),
+    Setting("is_split_size", 1000,
+            "IS: samples a split (splits: the samples // this); IS grows with a split's size, so "
+            "every IS is computed at this size, beside a perfect sampler's and the real images'",
+            int),
+    Setting("is_splits", None, "IS splits (mean ± std over them; default: from --is-split-size)",
+            int),
     Setting("fid", True,
             "FID against the train split (off: KID and precision / recall too, which share "
             "its reference)", bool),
@@ -56,6 +61,9 @@ SETTINGS = (
             "features)", bool),
     Setting("prc_neighborhood", 3, "precision and recall: k of the k-nearest-neighbour balls",
             int),
+    Setting("manifold", True,
+            "density and coverage (Naeem et al. 2020) and the data-copying test (Meehan et al. "
+            "2020) on FID's features", bool),
     Setting("fid_reference_n", None,
             "FID, KID, precision and recall against the first N train images (default: the "
             "whole train split)", int),

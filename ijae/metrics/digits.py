@@ -238,7 +238,7 @@ def generation_metrics(samples: np.ndarray, reference: np.ndarray | None, *, cac
             weights_path=path,
             reference_name=f"ijae-{extractor.NAME}{_suffix(base)}-{size}px-train",
             cache_dir=cache_dir, feature_layer=FEATURE_LAYER, splits=splits, device=device,
-            batch_size=batch_size, verbose=verbose, **options)
+            batch_size=batch_size, verbose=verbose, is_layer="logits", **options)
     meta = load_classifier(path)[1]
     out.update({"is_layer": is_layer, KEY_CLASSIFIER_TEST_ACCURACY: meta["test_accuracy"],
                 KEY_CLASSIFIER_DATASET: base})

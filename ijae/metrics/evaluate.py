@@ -67,8 +67,8 @@ def _evaluate_locked(run: str | Path, **kwargs) -> dict:
         raise UserError(f"run folder {run} does not exist")
     cfg = config.load(run / CONFIG)
     backend = get_backend(settings["backend"] or cfg.eval.backend)
-    for name in ("batch_size", "is_splits", "n_samples", "fid_reference_n", "kid_subsets",
-                 "kid_subset_size", "prc_neighborhood"):
+    for name in ("batch_size", "is_splits", "is_split_size", "n_samples", "fid_reference_n",
+                 "kid_subsets", "kid_subset_size", "prc_neighborhood"):
         if settings[name] is not None and settings[name] < 1:
             raise UserError(f"{name} = {settings[name]}: expected a positive integer")
     samples = contract.load_samples(run / SAMPLES)[:settings["n_samples"]]
@@ -82,7 +82,10 @@ def _evaluate_locked(run: str | Path, **kwargs) -> dict:
     method = method_fields(cfg.model.name)
     timing = contract.read_timing(run)
     device = fidelity.resolve_device(settings["device"])
-    fid, splits = settings["fid"], settings["is_splits"]
+    # IS at a fixed split size (the splits follow from the samples), unless --is-splits says
+    splits = settings["is_splits"] = \
+        settings["is_splits"] or fidelity.is_splits(len(samples), settings["is_split_size"])
+    fid = settings["fid"]
     # the reference of FID, KID and precision / recall: the train split, or (eval.fid_reference:
     # heldout) the run's held-out split; --no-fid drops all
     heldout = cfg.eval.fid_reference == "heldout"
@@ -109,6 +112,7 @@ def _evaluate_locked(run: str | Path, **kwargs) -> dict:
         K.KEY_METRIC_IS_MEAN: scored[K.KEY_METRIC_IS_MEAN],
         K.KEY_METRIC_IS_STD: scored[K.KEY_METRIC_IS_STD], K.KEY_IS_SPLITS: splits,
         K.KEY_IS_STD_OVER: f"{splits} splits of the samples", K.KEY_N_SAMPLES: int(len(samples)),
+        K.KEY_IS_SPLIT_SIZE: len(samples) // splits,
         K.KEY_METRIC_FID: scored[K.KEY_METRIC_FID],
         K.KEY_FID_REFERENCE: f"{cfg.data.dataset} {split_name} split" if fid else None,
         K.KEY_FID_REFERENCE_N: int(len(reference)) if fid else None,

@@ -125,6 +125,7 @@ def generation_metrics(samples: np.ndarray, reference: np.ndarray | None, *, ref
     out = fidelity.generation_metrics(
         samples, reference, feature_extractor=FEATURE_EXTRACTOR, weights_path=path,
         reference_name=reference_name, cache_dir=cache_dir, feature_layer=FID_LAYER,
-        splits=splits, device=device, batch_size=batch_size, verbose=verbose, **options)
+        splits=splits, device=device, batch_size=batch_size, verbose=verbose, is_layer=IS_LAYER,
+        **options)
     out.update(is_layer=IS_LAYER)
     return out

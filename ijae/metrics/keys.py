@@ -23,6 +23,13 @@ KEY_GENERATION_METRIC = "generation_metric"   # what the IS column measures, in 
 KEY_METRIC_IS_MEAN = "is_mean"
 KEY_METRIC_IS_STD = "is_std"
 KEY_IS_SPLITS = "is_splits"
+# IS depends on how many samples a split holds (a perfect 1,000-mode sampler scores about 562 at
+# 1,000 a split and 806 at 2,600): every IS is computed at a fixed split size, beside the IS of a
+# perfect sampler at that size (uniform over the known modes, where the backend has them) and of
+# the real reference images (the FID reference) at that size
+KEY_IS_SPLIT_SIZE = "is_split_size"
+KEY_IS_CEILING = "is_ceiling"
+KEY_IS_REAL = "is_real"
 KEY_IS_STD_OVER = "is_std_over"
 KEY_N_SAMPLES = "n_samples"
 KEY_METRIC_FID = "fid"
@@ -46,6 +53,14 @@ KEY_PRC_REFERENCE_N = "prc_reference_n"
 KEY_FID_LAYER = "fid_layer"                    # FID, KID and precision / recall share the layer
 KEY_KID_LAYER = "kid_layer"
 KEY_PRC_LAYER = "prc_layer"
+# density and coverage (Naeem et al. 2020; manifold.py) on the same features, and the
+# data-copying test C_T (Meehan et al. 2020) of the samples against the train split
+KEY_METRIC_DENSITY = "density"
+KEY_METRIC_COVERAGE = "coverage"
+KEY_PRDC_K = "prdc_k"
+KEY_PRDC_N = "prdc_n"
+KEY_METRIC_COPYING = "copying_ct"
+KEY_COPYING_RULE = "copying_rule"
 
 # mode coverage (digits backend): the classifier's labels of the samples. The modes are the 10
 # classes on digits (covered: >= 1 % of the samples; KL against the test split's histogram) and
@@ -56,6 +71,13 @@ KEY_MODES_COVERED_RULE = "modes_covered_rule"         # in words, with the numbe
 KEY_METRIC_MODE_KL = "mode_kl"                        # KL(sample modes || the reference)
 KEY_MODE_KL_REFERENCE = "mode_kl_reference"
 CLASS_FRACTION_PREFIX = "class_fraction_"             # + the class: its share of the samples
+# ... and over the samples accepted as digits (accept.py: noise covers no mode), with the share
+# accepted and the share of samples that repeat another (copies)
+KEY_ACCEPTED_SHARE = "accepted_share"
+KEY_METRIC_MODES_COVERED_ACCEPTED = "modes_covered_accepted"
+KEY_METRIC_MODE_KL_ACCEPTED = "mode_kl_accepted"
+KEY_ACCEPT_RULE = "accept_rule"
+KEY_DUPLICATE_SHARE = "duplicate_share"
 
 
 def class_fraction_key(label: int) -> str:

@@ -19,11 +19,12 @@ def pyplot():
 
 
 def save(fig, out: str | Path, dpi: int = 150) -> Path:
-    """``out`` with suffix .png and .pdf; returns the PNG's path."""
+    """``out`` with suffix .png and .pdf; returns the PNG's path. Reproducible: no creation date
+    in the PDF, so a redraw of unchanged records leaves the files byte-identical."""
     out = Path(out)
-    for suffix in (".png", ".pdf"):
+    for suffix, metadata in ((".png", None), (".pdf", {"CreationDate": None})):
         buffer = io.BytesIO()
-        fig.savefig(buffer, format=suffix[1:], dpi=dpi, bbox_inches="tight")
+        fig.savefig(buffer, format=suffix[1:], dpi=dpi, bbox_inches="tight", metadata=metadata)
         atomic_write_bytes(out.with_suffix(suffix), buffer.getvalue())
     pyplot().close(fig)
     return out.with_suffix(".png")

@@ -19,6 +19,7 @@ from ijae.metrics.keys import (KEY_METRIC_MODE_KL, KEY_METRIC_MODES_COVERED, KEY
                                KEY_METRIC_RECON_LABEL_AGREEMENT, KEY_ORIGINALS_ACCURACY,
                                KEY_RECON_LABEL_AGREEMENT_CHANCE)
 from ijae.metrics.keys import KEY_COLLAPSE_REASON, KEY_COLLAPSED, KEY_PRESET_KIND
+from ijae.metrics import keys as K
 from ijae.report import provenance as prov
 
 REQUIRED = TABLE_KEYS
@@ -29,7 +30,9 @@ LABEL_AGREEMENT_KEYS = (KEY_METRIC_RECON_LABEL_AGREEMENT, KEY_RECON_LABEL_AGREEM
 # digits-backend and precision / recall numbers a row over several seeds shows as their mean
 SEED_MEAN_KEYS = (*LABEL_AGREEMENT_KEYS, KEY_METRIC_RECON_CHANNEL_AGREEMENT,
                   KEY_METRIC_MODES_COVERED, KEY_METRIC_MODE_KL, KEY_METRIC_PRECISION,
-                  KEY_METRIC_RECALL)
+                  KEY_METRIC_RECALL, K.KEY_METRIC_COVERAGE, K.KEY_METRIC_DENSITY,
+                  K.KEY_METRIC_MODES_COVERED_ACCEPTED, K.KEY_METRIC_MODE_KL_ACCEPTED,
+                  K.KEY_ACCEPTED_SHARE, K.KEY_IS_REAL, K.KEY_IS_CEILING)
 METHOD = "method"        # the table's label column, made here from the record (method_label)
 N_SEEDS = "n_seeds"      # columns added by over_seeds
 N_COLLAPSED = "n_collapsed"        # how many of the row's seeds collapsed (ijae/metrics/collapse.py)

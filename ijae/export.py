@@ -86,17 +86,24 @@ def _like(device: torch.device) -> torch.Tensor:
     return torch.empty(0, device=device)
 
 
+GRID_MIN_PX = 64   # each image of samples.png / reconstructions.png at least this wide (nearest)
+
+
 def save_grids(run: Path, samples: np.ndarray, originals: np.ndarray, recons: np.ndarray) -> None:
     """samples.png (8 x 8) and reconstructions.png (rows of originals, each followed by its
-    reconstructions)."""
+    reconstructions), every image upscaled (nearest) to at least GRID_MIN_PX pixels, so a 16-px
+    digit is big enough to judge (at its own size the grid was 137 px wide)."""
     from torchvision.utils import save_image
 
-    def as_float(images: np.ndarray) -> torch.Tensor:
-        return torch.from_numpy(images).permute(0, 3, 1, 2).float() / 255.0
+    scale = max(1, -(-GRID_MIN_PX // int(samples.shape[1])))
 
-    save_image(as_float(samples[:64]), run / "samples.png", nrow=8, padding=1)
+    def as_float(images: np.ndarray) -> torch.Tensor:
+        x = torch.from_numpy(images).permute(0, 3, 1, 2).float() / 255.0
+        return torch.nn.functional.interpolate(x, scale_factor=scale, mode="nearest") if scale > 1 else x
+
+    save_image(as_float(samples[:64]), run / "samples.png", nrow=8, padding=2, pad_value=1.0)
     nrow = min(8, len(originals))
     k = min(32, len(originals)) // nrow * nrow
     pairs = torch.stack([as_float(originals[:k]), as_float(recons[:k])])     # [2, k, 3, H, W]
     rows = pairs.view(2, k // nrow, nrow, *pairs.shape[2:]).transpose(0, 1)  # original row, its recon row
-    save_image(rows.flatten(0, 2), run / "reconstructions.png", nrow=nrow, padding=1)
+    save_image(rows.flatten(0, 2), run / "reconstructions.png", nrow=nrow, padding=2, pad_value=1.0)

@@ -17,8 +17,10 @@ steps/N/: config.yaml, checkpoint.pt and timing.json as an N-step run leaves the
 weights are those of an N-step run, bit for bit), so ``ijae export`` / ``ijae evaluate`` score
 it like any run (learning curves). Speed options: ijae/accel.py.
 
-Progress goes to stderr: a line when a run starts or resumes (from which step), and, where
-stderr is not a terminal (a workflow job's log), a line at every checkpoint in place of tqdm's bar.
+Progress goes to stderr: a line when a run starts or resumes (from which step), tqdm's bar with
+the time left at a terminal and, where stderr is not a terminal (a workflow job's log), a line at
+every checkpoint in its place; and to RUN/progress.json (step, total, seconds, time left) every
+few seconds, which ``ijae status`` reads for every run of a work folder.
 """
 from __future__ import annotations
 
@@ -31,7 +33,7 @@ import torch
 from tqdm import tqdm
 
 from ijae import UserError, accel, checkpoint, config as config_mod, runlock
-from ijae.contract import CHECKPOINT, CONFIG, atomic_write_text, read_timing, write_timing
+from ijae.contract import CHECKPOINT, CONFIG, PROGRESS, atomic_write_text, read_timing, write_timing
 from ijae.data import load_dataset
 from ijae.device import resolve_device
 from ijae.registry import build_model
@@ -110,6 +112,21 @@ class LossLog:
             for step, row in zip(steps, table.tolist()):
                 handle.write(",".join([str(step)] + [f"{v:.6g}" for v in row]) + "\n")
         return dict(zip(self.names[1:], table[-1].tolist()))
+
+
+PROGRESS_EVERY_S = 5.0   # how often RUN/progress.json is rewritten while a run trains
+
+
+def write_progress(run: Path, step: int, start: int, total: int, seconds: float) -> None:
+    """RUN/progress.json: where the run is and, from its pace since it (re)started, time left."""
+    import json
+
+    per_step = seconds / (step - start) if step > start else None
+    atomic_write_text(run / PROGRESS, json.dumps({
+        "step": step, "total": total, "seconds": round(seconds, 1),
+        "seconds_per_step": None if per_step is None else round(per_step, 4),
+        "seconds_left": None if per_step is None else round(per_step * (total - step), 1),
+        "updated": time.time()}) + "\n")
 
 
 def progress_line(step: int, start: int, total: int, seconds: float, losses: dict) -> str:
@@ -231,8 +248,13 @@ def _train(cfg, run: Path, resume: bool) -> None:
         print(f"ijae train: {run}: {what}, {t.steps} steps, {cfg.model.name} on "
               f"{cfg.data.dataset} ({cfg.data.split} held out), seed {cfg.seed}, {device}, "
               f"{torch.get_num_threads()} thread(s)", file=sys.stderr, flush=True)
+    write_progress(run, start, start, t.steps, 0.0)
+    shown_at = time.perf_counter()
     for step in range(start + 1, t.steps + 1):
         log.add(step, run_step())   # stays on the device: no host sync until the flush
+        if time.perf_counter() - shown_at > PROGRESS_EVERY_S or step == t.steps:
+            shown_at = time.perf_counter()
+            write_progress(run, step, start, t.steps, shown_at - began)
         snapshot = step in snapshots
         if step % t.log_every == 0 or step % t.checkpoint_every == 0 or step == t.steps or snapshot:
             last = log.flush()

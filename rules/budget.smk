@@ -25,6 +25,7 @@ rule budget_train:
     resources:
         gpu=GPUS,
         gpu_slots=GPUS,
+        cpus=lambda wc, threads: threads,
     conda:
         "../envs/ijae.yaml"
     shell:
@@ -47,6 +48,7 @@ rule budget_export:
     resources:
         gpu=GPUS,
         gpu_slots=GPUS,
+        cpus=lambda wc, threads: threads,
     conda:
         "../envs/ijae.yaml"
     shell:
@@ -67,6 +69,7 @@ rule budget_evaluate:
     resources:
         gpu=GPUS,
         gpu_slots=GPUS,
+        cpus=lambda wc, threads: threads,
         mem_mb=evaluate_mem_mb,
     conda:
         "../envs/ijae.yaml"

@@ -22,6 +22,7 @@ rule calibrate_controls:
     threads: 1
     resources:
         mem_mb=lambda wc: evaluate_mem_mb(wc),
+        cpus=lambda wc, threads: threads,
     conda:
         "../envs/ijae.yaml"
     shell:

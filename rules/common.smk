@@ -1,11 +1,13 @@
 # The workflow's config (typed --config overrides, validation), paths, the run-id grammar and
 # which runs make which table. Plain Python on the config alone: no ijae, torch or baseline
 # import, no file written.
+import json
+import os
 import re
+import sys
 from pathlib import Path
 
 import yaml
-from snakemake.utils import validate
 
 
 def typed_overrides(config, cli_keys):
@@ -25,8 +27,80 @@ def typed_overrides(config, cli_keys):
             config[key] = typed(config[key])
 
 
+def command_line_targets():
+    """The targets named on the snakemake command line (Snakemake gives a Snakefile no view of
+    its targets while parsing: workflow.dag_settings is None then); empty when not run from it."""
+    try:
+        from snakemake.cli import get_argument_parser
+
+        return set(get_argument_parser().parse_known_args(sys.argv[1:])[0].targets or [])
+    except BaseException:   # not the snakemake command line (an API call): no redraw shortcut
+        return set()
+
+
+# A redraw (`snakemake figures`) reads the committed records alone: the Snakefile then includes
+# no rule that makes a record (checkout, train, export, evaluate, collect, tune, calibrate), so
+# no work folder, however full, can make it plan one (README, "Which targets train").
+# (`snakemake --report` builds the whole DAG, runs nothing, and lists the records too.)
+REDRAW_TARGETS = {"figures"}
+REDRAW = (bool(command_line_targets()) and command_line_targets() <= REDRAW_TARGETS
+          and "--report" not in sys.argv)
+
+# Training threads never outnumber the machine's cores, whatever --cores says: every run job
+# (train, export, evaluate, calibrate, tune) declares `cpus` (its threads), and the machine's
+# count bounds them (env IJAE_CPUS overrides it; a cluster profile sets its own `cpus`, e.g.
+# profiles/slurm, whose jobs run elsewhere). --cores 8 on 2 cores once ran 4-8 trainings at once,
+# each 4x slower.
+MACHINE_CPUS = int(os.environ.get("IJAE_CPUS") or len(os.sched_getaffinity(0)))
+if "cpus" not in workflow.global_resources:
+    workflow.register_resource("cpus", MACHINE_CPUS)
+
+def check_config(config, schema_path):
+    """The workflow's config against its schema; a bad key or value is one line naming it (exit
+    2), not jsonschema's dump of the whole schema."""
+    import jsonschema
+
+    schema = yaml.safe_load(Path(schema_path).read_text())
+    error = jsonschema.exceptions.best_match(
+        jsonschema.Draft202012Validator(schema).iter_errors(config))
+    if error is not None:
+        where = ".".join(map(str, error.absolute_path)) or "the config"
+        print(f"ijae workflow: {where}: {error.message} (config/workflow.yaml and --config; "
+              f"the keys and their values: config/workflow.schema.yaml)", file=sys.stderr)
+        sys.exit(2)
+
+
+def quiet_report():
+    """`snakemake --report` warns once per file without Snakemake's metadata, which every
+    committed result lacks in a fresh clone (340 lines of 362): one line says it instead."""
+    import atexit
+    import logging
+
+    from snakemake.logging import logger
+
+    class MissingMetadata(logging.Filter):
+        count = 0
+
+        def filter(self, record):
+            missing = "Missing metadata for file" in record.getMessage()
+            MissingMetadata.count += missing
+            return not missing
+
+    def say():
+        if MissingMetadata.count:
+            print(f"ijae workflow: {MissingMetadata.count} files of the report were made in another "
+                  "checkout (the committed results carry no Snakemake metadata here): it shows "
+                  "them without their job's details", file=sys.stderr)
+
+    logger.addFilter(MissingMetadata())
+    atexit.register(say)
+
+
+if "--report" in sys.argv:
+    quiet_report()
+
 typed_overrides(config, workflow.config_settings.overwrite_config)
-validate(config, "../config/workflow.schema.yaml")
+check_config(config, Path(workflow.basedir) / "config" / "workflow.schema.yaml")
 
 PROFILE = config["profile"]
 PROFILE_CONFIG = f"config/{PROFILE}.yaml"
@@ -36,6 +110,9 @@ RESULTS = f"{RESULTS_ROOT}/{PROFILE}"
 RUNS = f"{WORK}/runs/{PROFILE}"
 LOGS = f"{WORK}/logs/{PROFILE}"
 PAPER_TABLE1 = "inputs/paper_table1.csv"   # the paper's Table 1, as printed (an input)
+METRICS_TABLE = f"{RESULTS}/{{table}}.csv"   # the records, collected (runs.smk: collect)
+AVAILABLE = f"{WORK}/available.json"         # which baselines can run here (runs.smk: checkout)
+TRIALS_TABLE = f"{RESULTS}/studies/{{dataset}}/{{study}}.trials.csv"   # tune.smk: tune_study
 STACKED_MNIST_REPORTED = "inputs/stacked_mnist_reported.csv"   # VEEGAN's and PacGAN's rows (an input)
 LAM = config["table1"]["lambda"]
 DATASETS = config["datasets"] or config["profiles"][PROFILE]["datasets"]
@@ -61,6 +138,17 @@ ALL_BASELINES = list(dict.fromkeys(m for d in DATASETS for m in BASELINES[d]))  
 # Stacked MNIST runs those of its models among them (the default profile's: all five)
 TRAIN_SET = config.get("set", [])
 CALIBRATE = config["calibrate"]   # rules/calibrate.smk: the datasets beyond the profile's, images a control
+
+
+def say_left_out(path=AVAILABLE):
+    """At the end of a workflow run: one line per baseline the checkout could not get (offline),
+    with why and how to bring it in; the tables only name them in their notes."""
+    if REDRAW or not Path(path).is_file():
+        return
+    for r in json.loads(Path(path).read_text()):
+        if not r.get("available", True):
+            print(f"ijae workflow: {r['label']} ({r['model']}) left out of every table: "
+                  f"{r['reason']}", file=sys.stderr)
 
 
 def calibration_inputs(datasets):

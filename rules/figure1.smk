@@ -13,6 +13,8 @@ rule toy:
         runs=config["figure1"]["runs"],
         steps=config["figure1"]["steps"],
     threads: 2
+    resources:
+        cpus=lambda wc, threads: threads,
     conda:
         "../envs/ijae.yaml"
     shell:

@@ -8,7 +8,7 @@ report: "../report/workflow.rst"
 
 rule pareto_plot:
     input:
-        expand(rules.collect.output[0], table="metrics"),
+        expand(METRICS_TABLE, table="metrics"),
     output:
         figure2=report(f"{RESULTS}/figure2.png", caption="../report/figure2.rst", category="Figures"),
         figure2_pdf=f"{RESULTS}/figure2.pdf",
@@ -34,7 +34,7 @@ rule pareto_plot:
 rule modes_plot:
     # mode-seeking against mass-covering: precision, recall, modes covered, mode KL against λ
     input:
-        expand(rules.collect.output[0], table="metrics"),
+        expand(METRICS_TABLE, table="metrics"),
     output:
         png=report(f"{RESULTS}/modes.png", caption="../report/modes.rst", category="Figures"),
         pdf=f"{RESULTS}/modes.pdf",

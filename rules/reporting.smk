@@ -46,13 +46,15 @@ def sample_runs(wildcards):
     """A dataset's grid runs, with the baselines the checkout job found runnable here."""
     from ijae import availability
 
-    return grid_runs(wildcards.dataset, set(availability.available(checkpoints.checkout.get().output[0])))
+    # a redraw reads the checkout's record as it is (no checkout job in the workflow then)
+    record = AVAILABLE if REDRAW else checkpoints.checkout.get().output[0]
+    return grid_runs(wildcards.dataset, set(availability.available(record)))
 
 
 def cached_sample_datasets():
     """Datasets whose grid can be drawn from the work folder as it is: the checkout's record
     and every run's exported images are there (so the figures target plans no job for them)."""
-    record = Path(rules.checkout.output[0])
+    record = Path(AVAILABLE)
     if not record.is_file():
         return []
     runnable = set(m for m, ok in ((r["model"], r["available"]) for r in json.loads(record.read_text())) if ok)

@@ -1,5 +1,5 @@
 # One run: check out upstream code (once for all baselines), train, export samples and
-# reconstructions, score them. Every job gets IJAE_WORK, so runs, clones, caches and datasets
+# reconstructions, score them; then collect a table's records into one CSV. Every job gets IJAE_WORK, so runs, clones, caches and datasets
 # all live in the one work folder (config: work). A run's folder: RUNS/DATASET/RUN_ID.
 
 
@@ -9,7 +9,7 @@ localrules:
 
 checkpoint checkout:
     output:
-        f"{WORK}/available.json",
+        AVAILABLE,
     log:
         f"{LOGS}/checkout.log",
     params:
@@ -40,6 +40,7 @@ rule train:
     resources:
         gpu=GPUS,
         gpu_slots=GPUS,
+        cpus=lambda wc, threads: threads,
     conda:
         "../envs/ijae.yaml"
     shell:
@@ -63,6 +64,7 @@ rule export:
     resources:
         gpu=GPUS,
         gpu_slots=GPUS,
+        cpus=lambda wc, threads: threads,
     conda:
         "../envs/ijae.yaml"
     shell:
@@ -83,6 +85,7 @@ rule evaluate:
     resources:
         gpu=GPUS,
         gpu_slots=GPUS,
+        cpus=lambda wc, threads: threads,
         mem_mb=evaluate_mem_mb,
     conda:
         "../envs/ijae.yaml"
@@ -90,3 +93,19 @@ rule evaluate:
         # metric caches: <work>/cache (ijae.cache_dir)
         "IJAE_WORK={params.work:q} OMP_NUM_THREADS={threads} ijae evaluate {params.run:q} "
         "> {log:q} 2>&1"
+
+
+# every record of one table, collected into one CSV (the per-run records, in the report)
+rule collect:
+    input:
+        # run folders RUNS/DATASET/RUN_ID of every dataset (common.smk)
+        ijae=lambda wc: [f"{run}/metrics.json" for run in IJAE_RUNS[wc.table]],
+        baselines=lambda wc: [f"{run}/metrics.json" for run in baseline_runs(wc)],
+    output:
+        report(METRICS_TABLE, caption="../report/metrics.rst", category="Records"),
+    log:
+        f"{LOGS}/collect_{{table}}.log",
+    conda:
+        "../envs/ijae.yaml"
+    shell:
+        "ijae collect {input.ijae:q} {input.baselines:q} --out {output:q} 2> {log:q}"

@@ -48,4 +48,4 @@ rule stacked_mnist_table:
 rule stacked_mnist:
     input:
         rules.stacked_mnist_table.output,
-        expand(rules.samples_grid.output.png, dataset="stacked_mnist"),
+        f"{RESULTS}/samples_stacked_mnist.png",   # figures.smk: samples_grid

@@ -1,27 +1,12 @@
-# Tables from the runs' metric records: collect them into one CSV (the per-run records, in the
-# report), then Table 1 as markdown, CSV and LaTeX, and the claims with their verdicts (pure
-# functions of the records, ijae/report/).
+# Tables from the runs' metric records (collected into one CSV by runs.smk's collect): Table 1 as
+# markdown, CSV and LaTeX, the claims with their verdicts and the tuning report (pure functions of
+# the records and the trials tables, ijae/report/).
 # The figures are in figures.smk, included at the end.
-
-
-rule collect:
-    input:
-        # run folders RUNS/DATASET/RUN_ID of every dataset (common.smk)
-        ijae=lambda wc: [f"{run}/metrics.json" for run in IJAE_RUNS[wc.table]],
-        baselines=lambda wc: [f"{run}/metrics.json" for run in baseline_runs(wc)],
-    output:
-        report(f"{RESULTS}/{{table}}.csv", caption="../report/metrics.rst", category="Records"),
-    log:
-        f"{LOGS}/collect_{{table}}.log",
-    conda:
-        "../envs/ijae.yaml"
-    shell:
-        "ijae collect {input.ijae:q} {input.baselines:q} --out {output:q} 2> {log:q}"
 
 
 rule table:
     input:
-        metrics=expand(rules.collect.output[0], table="metrics_table1"),
+        metrics=expand(METRICS_TABLE, table="metrics_table1"),
         paper=PAPER_TABLE1,
     output:
         md=report(f"{RESULTS}/table1.md", caption="../report/table1.rst", category="Table 1"),
@@ -35,7 +20,7 @@ rule table:
         profile=PROFILE,
         # not an input: redrawing the table from the cached records must not plan the checkout
         # (network); in a full run the checkout is done before collect, so it is there
-        available=rules.checkout.output[0],
+        available=AVAILABLE,
         provenance=lambda wc, input: provenance(input.metrics[0]),
         # a row is fresh when its run's metrics.json is in this work folder, else cached
         work=WORK,
@@ -53,7 +38,7 @@ rule table_seeds:
     # the seeded Table 1: every dataset of the profile, λ-IJAE at Table 1's λ and every baseline
     # over the sweep seeds (λ-IJAE's runs are the sweep's), mean ± std over seeds
     input:
-        metrics=expand(rules.collect.output[0], table="metrics_seeds"),
+        metrics=expand(METRICS_TABLE, table="metrics_seeds"),
         paper=PAPER_TABLE1,
     output:
         md=report(f"{RESULTS}/table1_seeds.md", caption="../report/table1.rst", category="Table 1"),
@@ -65,7 +50,7 @@ rule table_seeds:
         out=lambda wc, output: os.path.dirname(output.md),
         lam=LAM,
         profile=PROFILE,
-        available=rules.checkout.output[0],
+        available=AVAILABLE,
         provenance=lambda wc, input: provenance(input.metrics[0]),
         work=WORK,
     conda:
@@ -79,9 +64,10 @@ rule table_seeds:
 rule claims:
     # the paper's claims, each with an interval over the sweep seeds and a verdict
     input:
-        metrics=expand(rules.collect.output[0], table="metrics"),
+        metrics=expand(METRICS_TABLE, table="metrics"),
         # the measures' known-answer controls (rules/calibrate.smk): a failing measure decides nothing
-        calibration=calibration_inputs(DATASETS),
+        calibration=calibration_inputs(DATASETS) if not REDRAW else
+            lambda wc: [p for p in calibration_inputs(DATASETS) if Path(p).is_file()],
     output:
         md=report(f"{RESULTS}/claims.md", caption="../report/claims.rst", category="Claims"),
         csv=report(f"{RESULTS}/claims.csv", caption="../report/claims.rst", category="Claims"),
@@ -98,6 +84,24 @@ rule claims:
         # stdout: one line per claim and dataset, its verdict and interval
         "ijae claims {input.metrics:q} --calibration {input.calibration:q} --out {params.out:q} "
         "--confidence {params.confidence} --lam {params.lam} > {log:q} 2>&1"
+
+
+rule tuning_report:
+    input:
+        expand(TRIALS_TABLE, dataset=DATASETS, study=STUDIES),
+    output:
+        md=report(f"{RESULTS}/tuning.md", caption="../report/tuning.rst", category="Tuning"),
+        png=report(f"{RESULTS}/tuning.png", caption="../report/tuning.rst", category="Tuning"),
+        pdf=f"{RESULTS}/tuning.pdf",
+        csv=f"{RESULTS}/tuning_trials.csv",
+    log:
+        f"{LOGS}/tuning.log",
+    params:
+        out=lambda wc, output: os.path.dirname(output.md),
+    conda:
+        "../envs/ijae.yaml"
+    shell:
+        "ijae tuning {input:q} --out {params.out:q} 2> {log:q}"
 
 
 include: "reporting.smk"

@@ -3,7 +3,7 @@
 # (config/presets/<profile>/<study>.space.yaml), every trial trained, exported and scored on a
 # validation split; each study writes its tuned preset (TUNED/<profile>/<dataset>/<study>.yaml)
 # and trials table (RESULTS/studies/<dataset>/<study>.trials.csv), and tuning_report reports the
-# search (tuning.md, tuning.png). The tuned
+# search (tuning.md, tuning.png; tables.smk). The tuned
 # presets are not inputs of the runs (a param, as the profile's config: rules/common.smk), so
 # `table1` on a fresh clone reads the committed ones and never plans a study. Its settings and
 # helpers (TUNE, STUDIES, tune_settings, tune_args) are in common.smk.
@@ -17,12 +17,12 @@ rule tune_study:
         # ancient: a fresh clone's files (and a new checkout record) must not re-run a study
         # whose tuned preset is committed; edits re-run it through `settings`
         space=lambda wc: ancient(space_file(wc.study)),
-        checkout=lambda wc: [] if wc.study.startswith("ijae") else ancient(rules.checkout.output[0]),
+        checkout=lambda wc: [] if wc.study.startswith("ijae") else ancient(AVAILABLE),
     output:
         # both committed (the trial folders and the journal stay in the work folder), so on a
         # fresh clone `snakemake tune` has nothing to do
         preset=f"{TUNED}/{PROFILE}/{{dataset}}/{{study}}.yaml",
-        trials=f"{RESULTS}/studies/{{dataset}}/{{study}}.trials.csv",
+        trials=TRIALS_TABLE,
     log:
         f"{TUNE_ROOT}/{{dataset}}/{{study}}.log",
     params:
@@ -34,6 +34,7 @@ rule tune_study:
     resources:
         gpu=GPUS,
         gpu_slots=GPUS,
+        cpus=lambda wc, threads: threads,
     conda:
         "../envs/ijae.yaml"
     shell:
@@ -49,7 +50,7 @@ rule tune_worker:
     # none is left; the study's own job waits for them and writes the preset
     input:
         space=lambda wc: ancient(space_file(wc.study)),
-        checkout=lambda wc: [] if wc.study.startswith("ijae") else ancient(rules.checkout.output[0]),
+        checkout=lambda wc: [] if wc.study.startswith("ijae") else ancient(AVAILABLE),
     output:
         touch(f"{TUNE_ROOT}/{{dataset}}/{{study}}.worker{{worker}}.done"),
     log:
@@ -63,6 +64,7 @@ rule tune_worker:
     resources:
         gpu=GPUS,
         gpu_slots=GPUS,
+        cpus=lambda wc, threads: threads,
     conda:
         "../envs/ijae.yaml"
     shell:
@@ -70,27 +72,9 @@ rule tune_worker:
         "{params.args:q} --worker 2> {log:q}"
 
 
-rule tuning_report:
-    input:
-        expand(rules.tune_study.output.trials, dataset=DATASETS, study=STUDIES),
-    output:
-        md=report(f"{RESULTS}/tuning.md", caption="../report/tuning.rst", category="Tuning"),
-        png=report(f"{RESULTS}/tuning.png", caption="../report/tuning.rst", category="Tuning"),
-        pdf=f"{RESULTS}/tuning.pdf",
-        csv=f"{RESULTS}/tuning_trials.csv",
-    log:
-        f"{LOGS}/tuning.log",
-    params:
-        out=lambda wc, output: os.path.dirname(output.md),
-    conda:
-        "../envs/ijae.yaml"
-    shell:
-        "ijae tuning {input:q} --out {params.out:q} 2> {log:q}"
-
-
 rule tune:
     input:
         expand(rules.tune_study.output.preset, dataset=DATASETS, study=STUDIES),
         expand(rules.tune_worker.output[0], dataset=DATASETS, study=STUDIES,
                worker=range(1, TUNE["workers"])),
-        rules.tuning_report.output,
+        f"{RESULTS}/tuning.md",   # tables.smk: tuning_report

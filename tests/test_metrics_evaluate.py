@@ -47,10 +47,12 @@ def test_evaluate_digits_run_writes_complete_record(tmp_path, digits16, metrics_
     monkeypatch.setenv("IJAE_WORK", str(tmp_path))
     run = make_run(tmp_path / "run", digits16, "model.lam=0.7", "seed=3")
     contract.write_timing(run, seconds=2.0, cpu_seconds=1.5, threads=1, step=7)
-    code, out, err = evaluate(capsys, run, "--cache-dir", metrics_cache)  # backend from config
+    code, out, err = evaluate(capsys, run, "--cache-dir", metrics_cache,   # backend from config
+                              "--is-split-size", "30", "--json")
     assert code == 0, err
     rec = json.loads((run / contract.METRICS).read_text())
     assert json.loads(out) == rec
+    assert "Inception Score" not in err      # torch-fidelity's label: this backend is not Inception
     cfg = config.load(run / contract.CONFIG)
     assert (rec["dataset"], rec["model"], rec["variant"], rec["lambda"], rec["seed"], rec["profile"]) \
         == ("digits", "ijae", "implicit", 0.7, 3, "default")
@@ -63,6 +65,16 @@ def test_evaluate_digits_run_writes_complete_record(tmp_path, digits16, metrics_
     assert (rec["n_samples"], rec["n_reconstructions"], rec["fid_reference_n"]) == (300, 359, 1438)
     assert rec["is_std_over"] == "10 splits of the samples" and rec["recon_std_over"] == "images"
     assert rec["is_mean"] > 7 and 0 < rec["fid"] < 100 and rec["recon_mean"] > 0
+    # IS at 30 a split, beside a perfect sampler's and the real train images' at that size
+    assert (rec["is_splits"], rec["is_split_size"]) == (10, 30)
+    assert 8 < rec["is_ceiling"] < 10 and 0.8 * rec["is_ceiling"] < rec["is_real"] < 1.1 * rec["is_ceiling"]
+    # the calibrated measures: real digits cover much of the train split and are mostly digits;
+    # resampled train images sit closer to the train split than unseen ones (C_T below 0)
+    assert rec["density"] > 0.5 and rec["coverage"] > 0.4 and rec["prdc_k"] == 5
+    assert rec["prdc_n"] == "300 samples, 1438 reference" and rec["copying_ct"] < 0
+    assert rec["accepted_share"] > 0.5 and rec["modes_covered_accepted"] == 10
+    assert rec["mode_kl_accepted"] < 0.2 and 0 <= rec["duplicate_share"] < 0.5
+    assert not rec["collapsed"] and rec["collapse_reason"] == ""
     assert rec["digits_classifier_test_accuracy"] >= 0.97
     # the noisy reconstructions keep their digit; another digit's would not (chance ~ 0.1)
     assert rec["recon_label_agreement"] > 0.85 and rec["recon_label_agreement_chance"] < 0.2
@@ -90,7 +102,10 @@ def test_evaluate_digits_run_writes_complete_record(tmp_path, digits16, metrics_
     code, out, err = evaluate(capsys, run, "--cache-dir", metrics_cache, "--n-samples", "100",
                               "--is-splits", "5", "--no-fid")
     assert code == 0, err
-    rec = json.loads(out)
+    # without --json: a short summary a person reads, naming the measure, and the record's file
+    assert len(out.splitlines()) <= 8 and "digits-classifier score" in out and "Inception Score" not in out
+    assert f"record: {run / 'metrics.json'}" in out
+    rec = json.loads((run / contract.METRICS).read_text())
     assert (rec["n_samples"], rec["is_splits"], rec["fid"]) == (100, 5, None)
     assert rec["precision"] is None and rec["kid_mean"] is None    # they share FID's reference
     assert rec["is_std_over"] == "5 splits of the samples"
@@ -225,7 +240,9 @@ def test_settings_table_feeds_the_command_line_and_the_api(monkeypatch):
     assert (given["batch_size"], given["fid"], given["is_splits"]) == (8, False, None)
     monkeypatch.setenv("IJAE_LPIPS_WEIGHTS", "from-env")
     settings = defaults.resolve(given)
-    assert (settings["batch_size"], settings["fid"], settings["is_splits"]) == (8, False, 10)
+    # IS splits follow from the split size (1,000 samples a split) unless given
+    assert (settings["batch_size"], settings["fid"], settings["is_splits"]) == (8, False, None)
+    assert settings["is_split_size"] == 1000
     assert settings["lpips_weights"] == "from-env" and settings["write"] is True
     assert defaults.resolve({"lpips_weights": "given"})["lpips_weights"] == "given"
     with pytest.raises(TypeError, match="batchsize"):

@@ -73,7 +73,7 @@ def test_evaluate_inception_end_to_end_matches_torch_fidelity(run, weights, tmp_
 
     code = cli.main(["evaluate", str(run), "--inception-weights", str(weights),
                      "--lpips-weights", "random", "--cache-dir", str(tmp_path / "cache"),
-                     "--device", "cpu"])
+                     "--device", "cpu", "--json", "--is-splits", "10"])
     assert code == 0, capsys.readouterr().err
     record = json.loads((run / contract.METRICS).read_text())
     assert json.loads(capsys.readouterr().out) == record

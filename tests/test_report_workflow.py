@@ -60,8 +60,50 @@ def test_figures_redraws_from_the_records_alone_and_the_report_holds_them(tmp_pa
     assert not RUN_JOBS.search(snakemake(root, "-n", "figures"))
     snakemake(root, "figures")
     assert (out / "figure2.png").is_file() and (out / "table1.md").is_file()
-    snakemake(root, "--report", "report.html", "figures")
+    shutil.rmtree(root / ".snakemake" / "metadata")   # as in a fresh clone of committed results
+    said = snakemake(root, "--report", "report.html", "figures")
+    assert "Missing metadata" not in said and len(said.splitlines()) < 40   # no wall of warnings
+    assert re.search(r"ijae workflow: \d+ files of the report were made in another checkout", said)
     html = (root / "report.html").read_text()
     assert all(name in html for name in ("figure2.png", "table1.tex", "metrics.csv",
                                          "pareto_verdict.csv", "profile default"))
     assert not (root / "work" / "runs").exists()              # nothing was trained
+
+
+def test_a_redraw_plans_no_run_job_whatever_the_work_folder_holds(tmp_path):
+    """Issue 32: one run made through the workflow (so Snakemake holds its metadata, and its
+    record is newer than the committed tables) made `figures` plan collect and every missing
+    run. The redraw must plan drawing alone; and a redraw of unchanged records must leave the
+    PDFs byte-identical (no creation date), so `git status` stays clean."""
+    root = workflow_copy(tmp_path)
+    record = root / "work" / "runs" / "default" / "digits" / "vae-seed0" / "metrics.json"
+    snakemake(root, str(record.relative_to(root)), "--configfile",
+              str(REPO / ".test" / "config" / "workflow.yaml"), "--config", f"results={root / 'mine'}")
+    assert record.is_file()
+    plan = snakemake(root, "-n", "figures")
+    assert "pareto_plot" in plan or "Nothing to be done" in plan
+    assert not RUN_JOBS.search(plan), plan
+    assert "calibrate_controls" not in plan and "tune_study" not in plan
+    out = root / "results" / "default"
+    snakemake(root, "figures")
+    first = (out / "figure2.pdf").read_bytes()
+    snakemake(root, "figures", "--forcerun", "pareto_plot")
+    assert (out / "figure2.pdf").read_bytes() == first
+
+
+def test_a_workflow_run_names_each_model_it_left_out_in_one_line(tmp_path):
+    """Offline, AGE and α-GAN were dropped with exit 0 and no console line (issue 32): the end of
+    a run now says which, why and how to bring each in."""
+    import json
+
+    root = workflow_copy(tmp_path)
+    (root / "work").mkdir()
+    reason = ("cannot reach https://github.com/DmitryUlyanov/AGE (fatal: could not resolve host); "
+              "offline? set env IJAE_SOURCE_AGE=/path/to/clone-or-bare-repo or config key "
+              "model.source_path (a clone holding commit 4697947)")
+    (root / "work" / "available.json").write_text(json.dumps([
+        {"model": "age", "label": "AGE", "available": False, "reason": reason},
+        {"model": "vae", "label": "VAE", "available": True, "reason": None}]))
+    out = snakemake(root, "figure1", "--configfile", str(REPO / ".test" / "config" / "workflow.yaml"))
+    said = [line for line in out.splitlines() if line.startswith("ijae workflow:")]
+    assert said == [f"ijae workflow: AGE (age) left out of every table: {reason}"]

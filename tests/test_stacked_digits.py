@@ -156,12 +156,14 @@ def test_evaluate_scores_stacked_runs(kind, ds, tmp_path, metrics_cache, monkeyp
     shuffle = np.random.default_rng(3).permutation(500)
     make = (lambda x: x.copy()) if kind == "perfect" else (lambda x: x[shuffle])
     run = stacked_run(tmp_path / "run", ds, make)
-    assert cli.main(["evaluate", str(run), "--cache-dir", str(metrics_cache), "--kid-subsets", "5"]) == 0
+    assert cli.main(["evaluate", str(run), "--cache-dir", str(metrics_cache), "--kid-subsets", "5",
+                     "--is-split-size", "100"]) == 0
     rec = json.loads((run / contract.METRICS).read_text())
     assert rec["dataset"] == "stacked_digits" and rec["n_modes"] == 1000
     assert rec["mode_kl_reference"] == "uniform over the 1,000 modes"
     # IS over the modes: 10 splits of 100 real samples, so at most 100 (a digits IS is at most 10)
     assert rec["generation_metric"] == stacked.GENERATION_METRIC and 50 < rec["is_mean"] <= 100
+    assert rec["is_split_size"] == 100 and 80 < rec["is_ceiling"] < 100 and 50 < rec["is_real"] <= 100
     assert rec["recon_label_reference"] == "stacked_digits dataset labels"
     assert 600 < rec["modes_covered"] <= 1000         # 1,000 real samples: ~ 630 of a uniform draw
     assert rec["recon_label_agreement_chance"] < 0.01

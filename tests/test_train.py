@@ -107,6 +107,9 @@ def test_short_default_profile_run_reconstructs_and_exports_the_contract(tmp_pat
     agree, chance = agreement["recon_label_agreement"], agreement["recon_label_agreement_chance"]
     assert agree >= 0.5 and agree >= 3 * chance, agreement
     assert (run / "samples.png").is_file() and (run / "reconstructions.png").is_file()
+    from PIL import Image   # big enough to judge: 16-px digits upscaled to 64 px (137 px before)
+    with Image.open(run / "samples.png") as grid:
+        assert grid.width >= 8 * 64
 
     # export is deterministic for a seed, and the seed matters
     again = contract.load_samples(export_run(run, seed=3)[0])

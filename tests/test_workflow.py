@@ -70,6 +70,24 @@ def test_one_work_folder_moves_every_job(tmp_path):
                      r"--set model.variant=implicit --set model.lam=0.3 ", train), train
 
 
+def test_run_jobs_never_outnumber_the_machines_cores(tmp_path):
+    """--cores 8 on a machine of 2 (IJAE_CPUS=2): every run job declares its threads as `cpus`,
+    and the workflow provides only the machine's 2, so at most two trainings run at once."""
+    env = {**os.environ, "IJAE_CPUS": "2"}
+    plan = snakemake("-n", "--forceall", "--cores", "8", "table1", "--config",
+                     f"work={tmp_path / 'w'}", f"results={tmp_path / 'r'}", env=env)
+    assert plan.returncode == 0, plan.stderr[-2000:]
+    runs = [j for j in _jobs(plan.stdout + plan.stderr) if j["rule"] in ("train", "export", "evaluate")]
+    assert runs and all("cpus=1" in j["resources"] for j in runs), runs
+    from test_report_workflow import workflow_copy   # a real (cheap) run shows what it provides
+    (tmp_path / "copy").mkdir()
+    root = workflow_copy(tmp_path / "copy")
+    done = snakemake("--cores", "8", "figures", cwd=root, env=env)
+    assert done.returncode == 0, done.stderr[-2000:]
+    provided = [line for line in (done.stdout + done.stderr).splitlines() if "Provided resources" in line]
+    assert provided and re.search(r"cpus\D+2\b", provided[0]), provided
+
+
 def test_lint_is_clean():
     result = snakemake("--lint")
     assert result.returncode == 0, (result.stdout + result.stderr)[-3000:]
@@ -81,6 +99,11 @@ def test_bad_workflow_config_is_refused(tmp_path):
     bad.write_text("profile: laptop\n")
     result = snakemake("-n", "table1", "--configfile", str(bad))
     assert result.returncode != 0 and "'laptop' is not one of" in result.stdout + result.stderr
+    # a typo in --config: one line naming the key, not the schema dumped (issue 32: 273 lines)
+    typo = snakemake("-n", "table1", "--config", "seed=[1]")
+    ours = [line for line in (typo.stdout + typo.stderr).splitlines() if "ijae workflow:" in line]
+    assert typo.returncode == 2 and len(ours) == 1 and "'seed' was unexpected" in ours[0]
+    assert len((typo.stdout + typo.stderr).splitlines()) <= 4
 
 
 # --- profiles, datasets, seeds, typed overrides (issue 12.1-12.3, 11.12) --------------------

@@ -45,7 +45,7 @@ MEASURES = (
     Measure(K.KEY_METRIC_PRECISION, +1, CLAIMS),
     Measure(K.KEY_METRIC_DENSITY, +1, REPORTED),
     Measure(K.KEY_METRIC_RECALL, +1, CLAIMS),
-    Measure(K.KEY_METRIC_COVERAGE, +1, f"{CALIBRATED} (of recall); collapse guard"),
+    Measure(K.KEY_METRIC_COVERAGE, +1, f"{CALIBRATED} (of recall)"),
     Measure(K.KEY_METRIC_MODES_COVERED, +1, CLAIMS),
     Measure(K.KEY_METRIC_MODES_COVERED_ACCEPTED, +1, f"{CALIBRATED} (of modes covered)"),
     Measure(K.KEY_METRIC_MODE_KL, -1, CLAIMS),
@@ -53,7 +53,7 @@ MEASURES = (
 )
 BY_KEY = {m.key: m for m in MEASURES}
 GUARD_KEYS = (K.KEY_SAMPLE_CONTRAST_RATIO, K.KEY_SAMPLE_SPREAD_RATIO, K.KEY_DUPLICATE_SHARE,
-              K.KEY_TOP_MODES_SHARE, K.KEY_ACCEPTED_SHARE, K.KEY_METRIC_COVERAGE)
+              K.KEY_TOP_MODES_SHARE, K.KEY_ACCEPTED_SHARE)
 ORDER_COLUMNS = ("dataset", "measure", "better", "role", "passes", "margin", "worst_positive",
                  "best_degenerate", "orders_blur")
 

@@ -145,7 +145,7 @@ def is_scale_sentence(block: pd.DataFrame) -> str:
     return (f"IS scale: computed at {int(first[KEY_IS_SPLIT_SIZE]):,} samples a split, where the "
             f"real train images score {_span(block[KEY_IS_REAL])}"
             + ("" if ceiling is None or pd.isna(ceiling) else
-               f" and a perfect sampler (every known mode equally often, each read with "
+               f" and a perfect sampler (every known mode equally likely, each read with "
                f"certainty) {ceiling:.4g}") + ": IS at another split size is not comparable.")
 
 

@@ -20,6 +20,39 @@ import numpy as np
 import torch
 
 WARMUP_STEPS = 3  # eager steps before capture: cuDNN autotuning, allocator, Adam state
+BF16_CPU_FLAGS = ("amx_bf16", "avx512_bf16")   # native bf16 matrix units (Linux /proc/cpuinfo)
+
+
+def cpu_bf16() -> tuple[bool, str]:
+    """(whether this CPU multiplies bf16 matrices natively, what says so): one of BF16_CPU_FLAGS
+    among the processor's flags (AMX-BF16: Intel Sapphire Rapids and later; AVX512-BF16: also
+    AMD Zen 4), and oneDNN in this torch build. Elsewhere bf16 autocast would emulate it,
+    slower than float32."""
+    if not torch.backends.mkldnn.is_available():
+        return False, "this torch build has no oneDNN (mkldnn)"
+    try:
+        with open("/proc/cpuinfo") as handle:
+            flags = {f for line in handle if line.startswith("flags") for f in line.split(":", 1)[1].split()}
+    except OSError:
+        return False, "no /proc/cpuinfo to read the CPU's flags from"
+    found = [f for f in BF16_CPU_FLAGS if f in flags]
+    return (True, f"CPU flag {found[0]}") if found else \
+        (False, f"the CPU has none of the flags {', '.join(BF16_CPU_FLAGS)}")
+
+
+def precision(bf16: bool, device: torch.device) -> tuple[str, str | None]:
+    """(the precision a run trains in: "bf16 autocast" or "fp32", a one-line note when bf16 was
+    asked for and cannot be had)."""
+    if not bf16:
+        return "fp32", None
+    if device.type == "cuda":
+        return "bf16 autocast", None
+    if device.type == "cpu":
+        native, why = cpu_bf16()
+        if native:
+            return "bf16 autocast", None
+        return "fp32", f"train.bf16: no native bf16 matrix support ({why}); training in float32"
+    return "fp32", f"train.bf16 applies on CUDA and bf16-capable CPUs, not {device.type}; training in float32"
 COMPILE_BACKEND = "inductor"  # torch.compile's backend (tests use aot_eager: no code generation)
 
 

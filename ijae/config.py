@@ -128,7 +128,8 @@ class TrainConfig:
     snapshot_steps: list[int] = field(default_factory=list)
     log_every: int = 1                # losses are kept per step; this is how often they are flushed
     device: str = "auto"              # auto | cpu | cuda | cuda:N
-    bf16: bool = False                # bf16 autocast (CUDA only)
+    bf16: bool = False                # bf16 autocast: CUDA, and CPUs with native bf16 matrix units
+                                      # (AMX-BF16 / AVX512-BF16, ijae/accel.py); elsewhere float32
     channels_last: bool = False       # channels_last memory format (CUDA and CPU; default profile: on)
     adam_impl: str = "auto"           # auto | fused | foreach | plain; auto: fused on CUDA, torch's default on CPU
     cuda_graphs: bool = False         # capture the whole lambda-IJAE step in a CUDA graph (CUDA only;

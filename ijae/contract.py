@@ -139,23 +139,24 @@ def _check_pairs(name: str, originals: np.ndarray, reconstructions: np.ndarray) 
 
 
 def write_timing(run: str | Path, seconds: float, cpu_seconds: float, threads: int,
-                 step: int) -> None:
+                 step: int, precision: str | None = None) -> None:
     import json
 
     atomic_write_text(Path(run) / TIMING, json.dumps(
         {"seconds": round(seconds, 3), "cpu_seconds": round(cpu_seconds, 3), "threads": threads,
-         "step": step}) + "\n")
+         "step": step, **({"precision": precision} if precision else {})}) + "\n")
 
 
 def read_timing(run: str | Path) -> dict:
     """{seconds (wall), cpu_seconds (the process's CPU time: what a busy machine does not
-    inflate), threads, step} of ``run``'s timing.json ({} where a model's own training wrote
-    none, or the file is unreadable: timing is provenance, never a result)."""
+    inflate), threads, step[, precision]} of ``run``'s timing.json ({} where a model's own
+    training wrote none, or the file is unreadable: timing is provenance, never a result)."""
     import json
 
     try:
         timing = json.loads((Path(run) / TIMING).read_text())
         return {"seconds": float(timing["seconds"]), "cpu_seconds": float(timing["cpu_seconds"]),
-                "threads": int(timing["threads"]), "step": int(timing["step"])}
+                "threads": int(timing["threads"]), "step": int(timing["step"]),
+                **({"precision": str(timing["precision"])} if timing.get("precision") else {})}
     except (OSError, ValueError, KeyError, TypeError):
         return {}

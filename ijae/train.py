@@ -169,8 +169,9 @@ def _train(cfg, run: Path, resume: bool) -> None:
                         "or choose another --out")
     if has_checkpoint:
         _check_resumable(cfg, run)
-    if t.bf16 and device.type != "cuda":
-        print("ijae train: train.bf16 applies on CUDA only; training in float32", file=sys.stderr)
+    precision, note = accel.precision(t.bf16, device)
+    if note:
+        print(f"ijae train: {note}", file=sys.stderr)
 
     torch.manual_seed(cfg.seed)
     memory_format = torch.channels_last if t.channels_last else torch.contiguous_format
@@ -212,7 +213,8 @@ def _train(cfg, run: Path, resume: bool) -> None:
                         optimizers={n: o.state_dict() for n, o in optimizers.items()},
                         rng=checkpoint.rng_state(sampler.generator), config=folder_cfg.to_dict())
         write_timing(folder, spent + time.perf_counter() - began,
-                     spent_cpu + time.process_time() - began_cpu, torch.get_num_threads(), step)
+                     spent_cpu + time.process_time() - began_cpu, torch.get_num_threads(), step,
+                     precision=precision)
 
     def save_snapshot(step: int) -> None:
         """RUN/steps/<step>/ as the run folder a ``step``-step run would leave (its config says
@@ -225,10 +227,10 @@ def _train(cfg, run: Path, resume: bool) -> None:
         save_checkpoint(step, folder, snapshot_cfg)
 
     log = LossLog(run / LOSSES, model.loss_names, start if has_checkpoint else None)
-    use_bf16 = t.bf16 and device.type == "cuda"
+    use_bf16 = precision == "bf16 autocast"
 
     def autocast():  # a CUDA graph must not keep autocast's cast cache across replays
-        return (torch.autocast("cuda", dtype=torch.bfloat16, cache_enabled=not use_graphs)
+        return (torch.autocast(device.type, dtype=torch.bfloat16, cache_enabled=not use_graphs)
                 if use_bf16 else contextlib.nullcontext())
 
     def step_once() -> dict[str, torch.Tensor]:
@@ -247,7 +249,7 @@ def _train(cfg, run: Path, resume: bool) -> None:
         what = f"resuming from its checkpoint at step {start}" if has_checkpoint else "starting"
         print(f"ijae train: {run}: {what}, {t.steps} steps, {cfg.model.name} on "
               f"{cfg.data.dataset} ({cfg.data.split} held out), seed {cfg.seed}, {device}, "
-              f"{torch.get_num_threads()} thread(s)", file=sys.stderr, flush=True)
+              f"{torch.get_num_threads()} thread(s), {precision}", file=sys.stderr, flush=True)
     write_progress(run, start, start, t.steps, 0.0)
     shown_at = time.perf_counter()
     for step in range(start + 1, t.steps + 1):

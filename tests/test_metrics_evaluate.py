@@ -46,7 +46,7 @@ def test_evaluate_digits_run_writes_complete_record(tmp_path, digits16, metrics_
                                                     monkeypatch):
     monkeypatch.setenv("IJAE_WORK", str(tmp_path))
     run = make_run(tmp_path / "run", digits16, "model.lam=0.7", "seed=3")
-    contract.write_timing(run, seconds=2.0, cpu_seconds=1.5, threads=1, step=7)
+    contract.write_timing(run, seconds=2.0, cpu_seconds=1.5, threads=1, step=7, precision="bf16 autocast")
     code, out, err = evaluate(capsys, run, "--cache-dir", metrics_cache,   # backend from config
                               "--is-split-size", "30", "--json")
     assert code == 0, err
@@ -62,6 +62,7 @@ def test_evaluate_digits_run_writes_complete_record(tmp_path, digits16, metrics_
     assert rec["run"] == "<work>/run" and "hostname" not in rec      # committed records: portable
     assert rec["config_hash"] == cfg.digest()
     assert (rec["train_step"], rec["train_cpu_seconds"]) == (7, 1.5)   # the step of the weights scored
+    assert rec["train_precision"] == "bf16 autocast"                    # what trained it
     assert (rec["n_samples"], rec["n_reconstructions"], rec["fid_reference_n"]) == (300, 359, 1438)
     assert rec["is_std_over"] == "10 splits of the samples" and rec["recon_std_over"] == "images"
     assert rec["is_mean"] > 7 and 0 < rec["fid"] < 100 and rec["recon_mean"] > 0

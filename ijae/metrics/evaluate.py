@@ -126,6 +126,10 @@ def _evaluate_locked(run: str | Path, **kwargs) -> dict:
         K.KEY_PRESET: cfg.preset, K.KEY_PRESET_KIND: cfg.preset_kind,
         K.KEY_TRAIN_SECONDS: timing.get("seconds"), K.KEY_TRAIN_CPU_SECONDS: timing.get("cpu_seconds"),
         K.KEY_TRAIN_THREADS: timing.get("threads"), K.KEY_TRAIN_STEP: timing.get("step"),
+        # runs trained before timing.json named it: the config's (bf16 was CUDA-only then)
+        K.KEY_TRAIN_PRECISION: timing.get("precision") or (
+            "bf16 autocast on CUDA, else fp32 (not recorded)" if getattr(cfg.train, "bf16", False)
+            else "fp32"),
         K.KEY_CONFIG_HASH: cfg.digest(), K.KEY_RUN: record.portable_path(run),
         **record.provenance(device),
     }

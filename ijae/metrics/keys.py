@@ -133,6 +133,7 @@ KEY_TRAIN_SECONDS = "train_seconds"      # training wall time (RUN/timing.json; 
 KEY_TRAIN_CPU_SECONDS = "train_cpu_seconds"   # the training process's CPU time (the same)
 KEY_TRAIN_THREADS = "train_threads"
 KEY_TRAIN_STEP = "train_step"            # the training step of the weights scored (RUN/timing.json)
+KEY_TRAIN_PRECISION = "train_precision"  # fp32 | bf16 autocast (RUN/timing.json; else the config)
 KEY_CONFIG_HASH = "config_hash"
 KEY_RUN = "run"                          # the run folder, relative (see record.portable_path)
 KEY_DEVICE = "device"

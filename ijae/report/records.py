@@ -33,6 +33,7 @@ SEED_MEAN_KEYS = (*LABEL_AGREEMENT_KEYS, KEY_METRIC_RECON_CHANNEL_AGREEMENT,
                   KEY_METRIC_RECALL, K.KEY_METRIC_COVERAGE, K.KEY_METRIC_DENSITY,
                   K.KEY_METRIC_MODES_COVERED_ACCEPTED, K.KEY_METRIC_MODE_KL_ACCEPTED,
                   K.KEY_ACCEPTED_SHARE, K.KEY_IS_REAL, K.KEY_IS_CEILING)
+# text fields a row over several seeds keeps from its first record (every seed's the same)
 METHOD = "method"        # the table's label column, made here from the record (method_label)
 N_SEEDS = "n_seeds"      # columns added by over_seeds
 N_COLLAPSED = "n_collapsed"        # how many of the row's seeds collapsed (ijae/metrics/collapse.py)
@@ -153,11 +154,13 @@ def run_summary(metrics: pd.DataFrame) -> str:
             return "?"
         return ", ".join(sorted({fmt(v) for v in metrics[key].dropna()})) or "?"
 
+    precision = values(K.KEY_TRAIN_PRECISION)
     return (f"profile {values(KEY_PROFILE)}; backend {values(KEY_BACKEND)}; "
             f"{values(KEY_N_SAMPLES, lambda v: str(int(v)))} samples, "
             f"{values(KEY_N_RECONSTRUCTIONS, lambda v: str(int(v)))} reconstructions per run; "
             f"seeds {values(KEY_SEED, lambda v: str(int(v)))}; "
-            f"commit {values(KEY_GIT_COMMIT, lambda v: str(v)[:10])}")
+            + ("" if precision == "?" else f"trained in {precision}; ")
+            + f"commit {values(KEY_GIT_COMMIT, lambda v: str(v)[:10])}")
 
 
 # what λ-IJAE is at the ends of the λ axis (docs/paper-notes.md section 1), for every table and

@@ -149,6 +149,17 @@ def is_scale_sentence(block: pd.DataFrame) -> str:
                f"certainty) {ceiling:.4g}") + ": IS at another split size is not comparable.")
 
 
+def precision_sentence(block: pd.DataFrame) -> str:
+    """Which precision trained the block's runs (records name it: train_precision)."""
+    from ijae.metrics.keys import KEY_TRAIN_PRECISION
+
+    if KEY_TRAIN_PRECISION not in block.columns or block[KEY_TRAIN_PRECISION].isna().all():
+        return ""
+    kinds = sorted(set(block[KEY_TRAIN_PRECISION].dropna().astype(str)))
+    return f"Training precision: {' and '.join(kinds)}" + (" (every row)." if len(kinds) == 1 else
+                                                         " (per row: the records' train_precision).")
+
+
 def coverage_sentence(block: pd.DataFrame) -> str:
     if KEY_METRIC_COVERAGE not in block.columns or block[KEY_METRIC_COVERAGE].isna().all():
         return ""
@@ -207,7 +218,8 @@ def table1_markdown(rows: pd.DataFrame, paper: pd.DataFrame | None, profile: str
             lines[-1:-1] = ["", agreement_sentence(block)]
         if modes:
             lines[-1:-1] = ["", modes_sentence(block)]
-        for sentence in (classifier_sentence(block), is_scale_sentence(block), coverage_sentence(block)):
+        for sentence in (classifier_sentence(block), is_scale_sentence(block),
+                         coverage_sentence(block), precision_sentence(block)):
             if sentence:
                 lines[-1:-1] = ["", sentence]
         cover = bool(coverage_sentence(block))

@@ -33,7 +33,6 @@ SEED_MEAN_KEYS = (*LABEL_AGREEMENT_KEYS, KEY_METRIC_RECON_CHANNEL_AGREEMENT,
                   KEY_METRIC_RECALL, K.KEY_METRIC_COVERAGE, K.KEY_METRIC_DENSITY,
                   K.KEY_METRIC_MODES_COVERED_ACCEPTED, K.KEY_METRIC_MODE_KL_ACCEPTED,
                   K.KEY_ACCEPTED_SHARE, K.KEY_IS_REAL, K.KEY_IS_CEILING)
-# text fields a row over several seeds keeps from its first record (every seed's the same)
 METHOD = "method"        # the table's label column, made here from the record (method_label)
 N_SEEDS = "n_seeds"      # columns added by over_seeds
 N_COLLAPSED = "n_collapsed"        # how many of the row's seeds collapsed (ijae/metrics/collapse.py)

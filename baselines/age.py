@@ -268,7 +268,8 @@ class AGE(nn.Module):
             optimizers["G"].step()
             logs.update(g_kl_fake=kl_fake_g.detach(), loss_g=loss_g.detach())
         E.requires_grad_(True)
-        zero = torch.zeros(())  # a term whose update count is 0
+        zero = torch.zeros((), device=self.step.device)  # a term whose update count is 0 (on the
+        # model's device: a CPU zero beside CUDA losses made the loss log's stack fail)
         return {k: logs.get(k, zero).detach().float() for k in self.loss_names}
 
     @torch.no_grad()

@@ -11,8 +11,10 @@ as the training loop does. It prints, per variant: seconds per step, the ratio t
 in the same run, FLOPs per step (torch.utils.flop_counter on one eager fp32 step; forward and
 backward of every network, optimiser arithmetic not counted), achieved TFLOP/s, and peak memory
 (CUDA's allocator peak; on CPU the process's peak RSS, which only grows from case to case).
-On CPU only the variants that apply run (bf16 and CUDA graphs are CUDA-only;
-torch.compile only with ``--with-compile``: inductor's code generation takes minutes on a CPU).
+On CPU only the variants that apply run (CUDA graphs and reduce-overhead are CUDA-only; bf16 runs
+where the CPU has native bf16 matrix units, ijae/accel.py's cpu_bf16, which the JSON names;
+torch.compile only with ``--with-compile``, on any device: inductor's code generation takes
+minutes).
 Output: JSON on stdout and ``--out``/train_step-<device>.json, the device named inside.
 """
 from __future__ import annotations
@@ -54,7 +56,8 @@ VARIANTS = {
 }
 # derived from the table, so a new variant cannot be left out of them
 CUDA_ONLY = {name for name, (bf16, channels_last, _, graphs, mode) in VARIANTS.items()
-             if bf16 or graphs or mode == "reduce-overhead"}
+             if graphs or mode == "reduce-overhead"}
+BF16 = {name for name, variant in VARIANTS.items() if variant[0]}
 COMPILED = {name for name, variant in VARIANTS.items() if variant[4] != "none"}
 
 
@@ -74,8 +77,8 @@ def setup(cfg, device: torch.device, variant: str):
     accel.configure_adam(optimizers, adam_impl, device, capturable=use_graphs)
     accel.compile_networks(model, compile_mode)
 
-    def autocast():
-        return (torch.autocast("cuda", dtype=torch.bfloat16, cache_enabled=not use_graphs)
+    def autocast():   # as ijae/train.py: CUDA, or a CPU with native bf16 matrix units
+        return (torch.autocast(device.type, dtype=torch.bfloat16, cache_enabled=not use_graphs)
                 if bf16 else contextlib.nullcontext())
 
     def step():
@@ -137,10 +140,13 @@ def variants_for(device: torch.device, asked: list[str] | None, with_compile: bo
     unknown = [v for v in asked or [] if v not in VARIANTS]
     if unknown:
         raise SystemExit(f"train_step.py: unknown variant {unknown[0]}; choose from {', '.join(VARIANTS)}")
-    names = asked or [v for v in VARIANTS if with_compile or device.type == "cuda" or v not in COMPILED]
+    names = asked or [v for v in VARIANTS if with_compile or v not in COMPILED]
     skipped = [v for v in names if device.type != "cuda" and v in CUDA_ONLY]
+    if device.type == "cpu" and not accel.cpu_bf16()[0]:
+        skipped += [v for v in names if v in BF16 and v not in skipped]
     if skipped:
-        print(f"train_step.py: CUDA-only, not timed on {device}: {', '.join(skipped)}", file=sys.stderr)
+        print(f"train_step.py: not timed on {device} (CUDA-only, or bf16 without native bf16 "
+              f"matrix units): {', '.join(skipped)}", file=sys.stderr)
     return ["eager-fp32", *[v for v in names if v != "eager-fp32" and v not in skipped]]
 
 
@@ -174,6 +180,7 @@ def main(argv=None) -> int:
                   f"{flops / 1e9:8.1f} GFLOP  {case['tflops_per_second']:8.3f} TFLOP/s  "
                   f"peak {case['peak_memory_bytes'] / 2**30:.2f} GiB", file=sys.stderr)
     report = {"device": str(device), "device_name": name, "torch": torch.__version__,
+              "cpu_bf16": accel.cpu_bf16()[1] if accel.cpu_bf16()[0] else None,
               "threads": torch.get_num_threads(), "steps_timed": args.steps,
               "peak_memory_kind": ("cuda max_memory_allocated" if device.type == "cuda"
                                    else "process peak RSS (monotone over the cases)"),

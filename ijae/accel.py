@@ -23,6 +23,14 @@ WARMUP_STEPS = 3  # eager steps before capture: cuDNN autotuning, allocator, Ada
 BF16_CPU_FLAGS = ("amx_bf16", "avx512_bf16")   # native bf16 matrix units (Linux /proc/cpuinfo)
 
 
+def device_context(device: torch.device):
+    """``device`` as the current CUDA device for the block (side streams, graph capture and the
+    caching allocator follow the current device, not the tensors'); nothing elsewhere."""
+    import contextlib
+
+    return torch.cuda.device(device) if device.type == "cuda" else contextlib.nullcontext()
+
+
 def cpu_bf16() -> tuple[bool, str]:
     """(whether this CPU multiplies bf16 matrices natively, what says so): one of BF16_CPU_FLAGS
     among the processor's flags (AMX-BF16: Intel Sapphire Rapids and later; AVX512-BF16: also
@@ -75,19 +83,31 @@ class BatchSampler:
 
 
 def configure_adam(optimizers: dict, impl: str, device: torch.device, capturable: bool = False) -> str:
-    """Switch every Adam (and subclass) to ``impl``; call before any step or state load.
+    """Switch every Adam (and subclass) to ``impl``; call after any state load (a checkpoint's
+    param groups carry the flags it was saved with, which load_state_dict restores: configured
+    before it, a changed ``train.adam_impl`` or ``train.cuda_graphs`` would be lost on resume).
     auto: fused on CUDA, torch's default elsewhere. Returns the implementation in use."""
     if impl == "auto":
         impl = "fused" if device.type == "cuda" else "default"
-    if impl == "default" and not capturable:
-        return impl
-    flags = {"fused": impl == "fused", "foreach": impl == "foreach" if impl != "default" else None,
-             "capturable": capturable}
+    flags = {"fused": impl == "fused" if impl != "default" else None,
+             "foreach": impl == "foreach" if impl != "default" else None, "capturable": capturable}
     for opt in optimizers.values():
         if isinstance(opt, torch.optim.Adam):
             for group in [opt.defaults, *opt.param_groups]:
                 group.update(flags)
+            _place_steps(opt, on_device=bool(flags["fused"]) or capturable)
     return impl
+
+
+def _place_steps(opt: torch.optim.Optimizer, on_device: bool) -> None:
+    """Adam's step counters where its implementation reads them: beside the parameter (fused,
+    capturable) or on the CPU (the others), as float32 (what torch's Adam creates)."""
+    for group in opt.param_groups:
+        for p in group["params"]:
+            state = opt.state.get(p)
+            if state and torch.is_tensor(state.get("step")):
+                where = p.device if on_device else torch.device("cpu")
+                state["step"] = state["step"].to(device=where, dtype=torch.float32)
 
 
 def networks(model: torch.nn.Module) -> list[torch.nn.Module]:

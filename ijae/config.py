@@ -151,6 +151,10 @@ class TrainConfig:
                self.weight_decay, "a finite number >= 0")
         require(self.adam_impl in ADAM_IMPLS, f"{key}.adam_impl", self.adam_impl, " | ".join(ADAM_IMPLS))
         require(self.compile in COMPILE_MODES, f"{key}.compile", self.compile, " | ".join(COMPILE_MODES))
+        # inductor's own CUDA graphs would be captured inside the step's graph
+        require(not (self.compile == "reduce-overhead" and self.cuda_graphs), f"{key}.compile",
+                self.compile, "default or none with train.cuda_graphs=true (reduce-overhead makes "
+                "CUDA graphs of its own inside the step's)")
         require(self.device == "auto" or self.device == "cpu" or self.device.startswith("cuda"),
                f"{key}.device", self.device, "auto, cpu, cuda or cuda:N")
 

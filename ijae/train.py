@@ -155,14 +155,16 @@ def train(cfg, out: str | Path, resume: bool = False) -> Path:
     """Train the model ``cfg`` describes into run folder ``out``; returns the folder. The folder
     is locked for the whole run (ijae.runlock): a second process on it fails at once."""
     run = Path(out)
-    with runlock.hold(run, "train", create=True):
-        _train(cfg, run, resume)
+    device = resolve_device(cfg.train.device)
+    # the run's device is the current one while the model, its CUDA graph and every step are
+    # built and run: on cuda:N (N > 0) a graph captured on the default device replays nothing
+    with runlock.hold(run, "train", create=True), accel.device_context(device):
+        _train(cfg, run, resume, device)
     return run
 
 
-def _train(cfg, run: Path, resume: bool) -> None:
+def _train(cfg, run: Path, resume: bool, device: torch.device) -> None:
     t = cfg.train
-    device = resolve_device(t.device)
     has_checkpoint = (run / CHECKPOINT).is_file()
     if has_checkpoint and not resume:
         raise UserError(f"{run} already holds a checkpoint; pass --resume to continue it, "
@@ -182,7 +184,6 @@ def _train(cfg, run: Path, resume: bool) -> None:
         model.to(memory_format=memory_format)
     optimizers = model.make_optimizers(t)
     use_graphs = accel.graphs_apply(model, device, t.cuda_graphs)
-    accel.configure_adam(optimizers, t.adam_impl, device, capturable=use_graphs)
     start = 0
     kept = snapshot_folders(run)
     if has_checkpoint:
@@ -200,6 +201,8 @@ def _train(cfg, run: Path, resume: bool) -> None:
         for name, opt in optimizers.items():
             opt.load_state_dict(state["optimizers"][name])
         checkpoint.restore_rng(state["rng"], sampler.generator, fallback_seed=cfg.seed + 1 + start)
+    # after the load, which restores the flags the checkpoint was saved with (RESUMABLE_CHANGES)
+    accel.configure_adam(optimizers, t.adam_impl, device, capturable=use_graphs)
     atomic_write_text(run / CONFIG, config_mod.dump(cfg))  # only once a resume's load succeeded
     accel.compile_networks(model, t.compile)
 

@@ -94,3 +94,91 @@ def test_cuda_graph_step_trains_like_the_eager_step(tmp_path, impl):
     train_mod.train(tiny_config(*common, "train.cuda_graphs=true"), graphed)
     # Same seeds and data order: the replayed graph draws the same batches and noise.
     np.testing.assert_allclose(losses_of(graphed), losses_of(eager), rtol=1e-3, atol=1e-4)
+
+
+def adam_flags(run):
+    """Every saved Adam param group's (fused, foreach) flags, per optimizer."""
+    state = torch.load(run / "checkpoint.pt", weights_only=True)["optimizers"]
+    return {name: {(g.get("fused"), g.get("foreach")) for g in opt["param_groups"]}
+            for name, opt in state.items()}
+
+
+@pytest.mark.parametrize("first, then, expected", [("foreach", "plain", (False, False)),
+                                                   ("plain", "foreach", (False, True))])
+def test_a_changed_adam_impl_takes_effect_on_resume(tmp_path, first, then, expected):
+    """train.adam_impl may change on resume (RESUMABLE_CHANGES); configured before the
+    optimizers' state load, the checkpoint's flags came back and the change was silently lost
+    (issue 35, found on the way)."""
+    run = tmp_path / "run"
+    train_mod.train(tiny_config("train.steps=2", f"train.adam_impl={first}"), run)
+    train_mod.train(tiny_config("train.steps=4", f"train.adam_impl={then}"), run, resume=True)
+    assert all(flags == {expected} for flags in adam_flags(run).values()), adam_flags(run)
+
+
+def test_fused_and_capturable_steps_live_beside_their_parameters():
+    """A checkpoint saved by a plain Adam (CPU step counters) resumed fused or under CUDA graphs
+    (capturable): the counters move beside the parameters, where those implementations read them."""
+    p = torch.nn.Parameter(torch.zeros(3))
+    opt = torch.optim.Adam([p])
+    p.grad = torch.ones(3)
+    opt.step()
+    accel.configure_adam({"a": opt}, "plain", torch.device("cpu"), capturable=True)
+    assert opt.param_groups[0]["capturable"] and opt.state[p]["step"].device == p.device
+    accel.configure_adam({"a": opt}, "plain", torch.device("cpu"))
+    assert not opt.param_groups[0]["capturable"] and opt.state[p]["step"].dtype == torch.float32
+
+
+def test_training_runs_under_the_runs_device_context(tmp_path, monkeypatch):
+    """train.device=cuda:N with CUDA graphs captured and replayed on cuda:0, the current device,
+    while the model lived on cuda:N (issue 35): every step must run inside the run's device
+    context. Checked on CPU by recording the context the step runs in."""
+    entered, seen = [], []
+
+    class Context:
+        def __init__(self, device):
+            self.device = device
+
+        def __enter__(self):
+            entered.append(self.device)
+
+        def __exit__(self, *exc):
+            entered.remove(self.device)
+
+    real = accel.device_context
+    monkeypatch.setattr(accel, "device_context", Context)
+    build = train_mod.build_model
+
+    def spying_build(*args, **kwargs):
+        model = build(*args, **kwargs)
+        step = model.train_step
+        model.train_step = lambda *a, **k: (seen.append(list(entered)), step(*a, **k))[1]
+        return model
+
+    monkeypatch.setattr(train_mod, "build_model", spying_build)
+    train_mod.train(tiny_config("train.steps=2"), tmp_path / "run")
+    assert seen == [[torch.device("cpu")]] * 2
+    assert isinstance(real(torch.device("cuda:1")), torch.cuda.device)   # CUDA: torch's own
+
+
+def test_compile_reduce_overhead_with_cuda_graphs_is_refused_in_one_line():
+    from ijae import config
+
+    with pytest.raises(config.ConfigError, match="train.compile.*reduce-overhead makes CUDA graphs"):
+        tiny_config("train.compile=reduce-overhead", "train.cuda_graphs=true")
+    tiny_config("train.compile=default", "train.cuda_graphs=true")   # the other modes stay
+
+
+def test_the_bench_times_compile_only_when_asked_and_bf16_where_the_cpu_has_it(monkeypatch):
+    import importlib.util
+    from conftest import REPO
+
+    spec = importlib.util.spec_from_file_location("train_step", REPO / "bench" / "train_step.py")
+    bench = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(bench)
+    cuda = bench.variants_for(torch.device("cuda"), None, with_compile=False)
+    assert not set(cuda) & bench.COMPILED and set(bench.COMPILED) <= set(
+        bench.variants_for(torch.device("cuda"), None, with_compile=True))
+    monkeypatch.setattr(accel, "cpu_bf16", lambda: (True, "CPU flag avx512_bf16"))
+    assert "bf16" in bench.variants_for(torch.device("cpu"), None, with_compile=False)
+    monkeypatch.setattr(accel, "cpu_bf16", lambda: (False, "no flag"))
+    assert "bf16" not in bench.variants_for(torch.device("cpu"), None, with_compile=False)

@@ -349,12 +349,26 @@ def load(path: str | Path, overrides: list[str] | None = None, model: str | None
     return from_dict(apply_overrides(raw, overrides or []))
 
 
-# Presets: config/presets/<profile>/<model>.yaml in this repository (found from the package, not
-# the working directory): the sections ``--model NAME`` puts over a profile's config file. Tuned
-# presets (``ijae tune``: config/tuned/<profile>/<dataset>/<study>.yaml) have the same sections
-# and a TUNED block of provenance, which is dropped when the preset is applied.
+# Presets: config/presets/<profile>/<model>.yaml (found from the package, not the working
+# directory): the sections ``--model NAME`` puts over a profile's config file. Tuned presets
+# (``ijae tune``: config/tuned/<profile>/<dataset>/<study>.yaml) have the same sections and a
+# TUNED block of provenance, which is dropped when the preset is applied.
 REPO = Path(__file__).resolve().parents[1]
-PRESETS = REPO / "config" / "presets"
+
+
+def config_root() -> Path:
+    """The profiles and presets: this checkout's config/ (the source tree, an editable install),
+    else the copy a non-editable install carries as package data (ijae._config, pyproject.toml);
+    without either a model would train on the class defaults (paper-size networks) unnoticed."""
+    source = REPO / "config"
+    if (source / "presets").is_dir():
+        return source
+    from importlib.resources import files
+
+    return Path(str(files("ijae") / "_config"))
+
+
+PRESETS = config_root() / "presets"
 TUNED = "tuned"
 
 
@@ -375,7 +389,11 @@ def load_preset(profile: str, model: str, path: str | Path | None = None) -> dic
         if named:
             raise ConfigError(f"preset {path} does not exist (tuned presets are written by "
                               "`ijae tune` / `snakemake tune`)")
-        return {}
+        if model in registry.shipped_names() and model != "ijae":
+            raise ConfigError(f"model {model} has no preset {path} for profile {profile}: the "
+                              "harness ships one for every profile and model (a broken install? "
+                              "reinstall, or pass --preset FILE)")
+        return {}   # a third-party plugin without one: the config class's defaults
     try:
         preset = read_yaml(path)
         tuned = preset.get(TUNED)

@@ -169,6 +169,13 @@ def _entry_points() -> dict[str, metadata.EntryPoint]:
     return found
 
 
+def shipped_names() -> set[str]:
+    """The models this distribution registers itself (its own entry points, and the built-in
+    λ-IJAE): each has a preset for every profile, where a third-party plugin may have none."""
+    return set(BUILTIN) | {name for name, ep in _entry_points().items()
+                           if getattr(ep, "dist", None) is not None and ep.dist.name == "ijae"}
+
+
 def registered_names() -> list[str]:
     """Every model name known here (without importing any plugin)."""
     return sorted({*BUILTIN, *_entry_points(), *_LOADED})

@@ -18,7 +18,7 @@ from pathlib import Path
 
 import yaml
 
-from ijae import UserError, registry
+from ijae import UserError, datasets, registry
 
 
 class ConfigError(UserError, ValueError):
@@ -32,7 +32,7 @@ def require(ok: bool, key: str, value, expected: str) -> None:
 
 @dataclass
 class DataConfig:
-    dataset: str = "cifar10"          # cifar10 | tinyimagenet | digits | stacked_digits | mnist | stacked_mnist | synthetic
+    dataset: str = "cifar10"          # a registered dataset (ijae/datasets.py): cifar10, digits, stacked_digits, ...
     root: str | None = None           # download / cache folder; null: <work folder>/data
     local_path: str | None = None     # an existing local copy (folder or archive); skips download
     download: bool = True
@@ -49,7 +49,8 @@ class DataConfig:
     validation_fraction: float = 0.2  # the share of the train split carved off as validation
 
     def validate(self, key: str) -> None:
-        require(self.dataset in DATASETS, f"{key}.dataset", self.dataset, f"one of {DATASETS}")
+        require(self.dataset in datasets.names(), f"{key}.dataset", self.dataset,
+                f"one of {datasets.names()} (ijae/datasets.py)")
         require(self.split in SPLITS, f"{key}.split", self.split, " or ".join(SPLITS))
         require(0 < self.validation_fraction < 1, f"{key}.validation_fraction",
                 self.validation_fraction, "a number in (0, 1)")
@@ -61,8 +62,6 @@ class DataConfig:
             require(getattr(self, name) >= 2, f"{key}.{name}", getattr(self, name), "an integer >= 2")
 
 
-DATASETS = ("cifar10", "tinyimagenet", "digits", "stacked_digits", "mnist", "stacked_mnist",
-            "synthetic")
 SPLITS = ("test", "validation")
 
 

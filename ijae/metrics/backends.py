@@ -87,11 +87,13 @@ def _score_digits(job: Scoring) -> tuple[dict, np.ndarray]:
     the modes; stacked_digits / stacked_mnist: the same classifier on each channel (stacked.py),
     the 1,000 triples the modes."""
     from ijae import data
+    from ijae import datasets
     from ijae.metrics import accept, collapse, digits, labels, stacked
 
     dataset = job.cfg.data.dataset
-    is_stacked = dataset in data.STACKED
-    base = data.STACKED.get(dataset, dataset)     # the classifier's dataset: digits or mnist
+    spec = datasets.get(dataset)
+    is_stacked = spec.stacked
+    base = spec.classifier                        # the classifier's dataset: digits or mnist
     reader = stacked if is_stacked else digits    # the same functions, per image or per channel
     batch_size = job.settings["batch_size"]
     n_modes = stacked.N_MODES if is_stacked else digits.N_CLASSES
@@ -162,14 +164,14 @@ def _reference_options(job: Scoring) -> dict:
     return {name: job.settings[name] for name in REFERENCE_OPTIONS}
 
 
-DIGITS_DATASETS = ("digits", "stacked_digits", "mnist", "stacked_mnist")
-
-
 def _digits_only(cfg) -> None:
-    if cfg.data.dataset not in DIGITS_DATASETS:
-        raise UserError(f"the digits backend scores {', '.join(DIGITS_DATASETS[:-1])} and "
-                        f"{DIGITS_DATASETS[-1]} runs; this "
-                        f"run's dataset is {cfg.data.dataset}: use --backend inception")
+    from ijae import datasets
+
+    scored = datasets.digits_backend_datasets()
+    if cfg.data.dataset not in scored:
+        raise UserError(f"the digits backend scores {', '.join(scored[:-1])} and {scored[-1]} runs "
+                        f"(a dataset with a classifier, ijae/datasets.py); this run's dataset is "
+                        f"{cfg.data.dataset}: use --backend inception")
 
 
 register_backend(Backend("inception", "Inception Score (torch-fidelity inception-v3-compat)",

@@ -28,11 +28,11 @@ def score_controls(config_path: str | Path, dataset: str, out: str | Path, *, n:
     ``sets`` (``KEY=VALUE``) on top."""
     from tqdm import tqdm
 
-    from ijae import config, contract, data
+    from ijae import config, contract, data, datasets
     from ijae.metrics.evaluate import evaluate_run
 
     cfg = config.load(config_path, [f"data.dataset={dataset}", *sets])
-    stacked = cfg.data.dataset in data.STACKED
+    stacked = datasets.get(cfg.data.dataset).stacked
     names = controls.check_names(names, stacked)
     n = n or cfg.export.n_samples
     ds = data.load_dataset(cfg.data)

@@ -23,7 +23,6 @@ from ijae.report.records import variant_name
 MIN_PIXELS = 64   # each image is upscaled by an integer factor to at least this many pixels
 GAP = 2           # pixels between images, in the upscaled grid
 TEXT = 14         # pixels under each row for the images' labels, when the records have them
-CHANNEL_DATASETS = ("stacked_digits", "stacked_mnist")   # one digit per channel: drawn with its channels beside it
 
 
 def run_record(run: Path) -> dict:
@@ -119,7 +118,10 @@ def canvas(rows: list[tuple[str, np.ndarray, list[str]]], n: int,
 
 def has_channel_digits(runs: list[Path]) -> bool:
     """Whether the runs' records say their images hold one digit per channel."""
-    return any(run_record(run).get(K.KEY_DATASET) in CHANNEL_DATASETS for run in runs)
+    from ijae import datasets   # one digit per channel (a stacked dataset): drawn with its channels
+
+    names = {run_record(run).get(K.KEY_DATASET) for run in runs}
+    return any(n in datasets.REGISTRY and datasets.REGISTRY[n].stacked for n in names)
 
 
 def samples_grid(runs: list[str | Path], out: str | Path, title: str = "", n: int = 10,

@@ -33,8 +33,10 @@ def tune(config_path, study: str | None = None, space=None, dataset: str | None 
     study = study or (raw.get("model") or {}).get("name", "ijae")
     found = space_of(profile, study, space)
     dataset = dataset or config.from_dict(raw).data.dataset
-    if dataset not in config.DATASETS:
-        raise config.ConfigError(f"--dataset {dataset}: expected one of {config.DATASETS}")
+    from ijae import datasets
+
+    if dataset not in datasets.names():
+        raise config.ConfigError(f"--dataset {dataset}: expected one of {datasets.names()}")
     store = storage_spec or storage.default_journal(profile)
     shown = store if storage.is_url(store) else portable_path(store)
     root = Path(folder) if folder else work_dir() / "tune" / profile / dataset

@@ -207,6 +207,19 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--out", required=True, help="folder for calibration.md / .csv / .png")
     p.set_defaults(func=commands.calibration)
 
+    p = sub.add_parser("plan", help="the runs a workflow target needs (ijae/plan.py): id, folder, "
+                                    "preset, train options, steps, samples, memory")
+    p.add_argument("target", nargs="?", default="table1",
+                   choices=("table1", "table1_seeds", "sweep", "all", "budget", "stacked_mnist"),
+                   help="the workflow target (default: table1)")
+    p.add_argument("--json", action="store_true", help="machine-readable output")
+    p.add_argument("--workflow-config", default="config/workflow.yaml",
+                   help="the workflow's config file (default: config/workflow.yaml)")
+    p.add_argument("--config", action="append", default=[], metavar="KEY=VALUE",
+                   help="as snakemake --config: a workflow key, its value read as YAML (repeatable)")
+    p.add_argument("--runnable", metavar="M1,M2", help="the baselines runnable here (default: all)")
+    p.set_defaults(func=commands.plan)
+
     p = sub.add_parser("status", help="where every run of a work folder stands: step, total, "
                                       "time left (while a workflow trains)")
     p.add_argument("work", nargs="?", help="the work folder (default: env IJAE_WORK, else work/)")

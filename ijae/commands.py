@@ -252,6 +252,32 @@ def calibration(args) -> int:
     return 0
 
 
+def plan(args) -> int:
+    import yaml
+
+    from ijae import plan as plan_mod
+
+    overrides = {}
+    for item in args.config:
+        key, sep, value = item.partition("=")
+        if not sep:
+            from ijae import UserError
+            raise UserError(f"--config {item}: expected KEY=VALUE (VALUE read as YAML)")
+        overrides[key] = yaml.safe_load(value)
+    plan = plan_mod.load(args.workflow_config, overrides)
+    runnable = None if args.runnable is None else set(filter(None, args.runnable.split(",")))
+    runs = plan_mod.TARGETS[args.target](plan, runnable)
+    work = overrides.get("work", plan.config.get("work", "work"))
+    if args.json:
+        print(json.dumps([r.as_dict(work) for r in runs], indent=2))
+    else:
+        for r in runs:
+            print(f"{r.folder(work)}  {r.steps} steps, {r.n_samples:,} samples"
+                  + (f", kept at {', '.join(map(str, r.snapshots))}" if r.snapshots else ""))
+        print(f"{len(runs)} runs", file=sys.stderr)
+    return 0
+
+
 def status(args) -> int:
     from ijae import status, work_dir
 

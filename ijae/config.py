@@ -146,12 +146,19 @@ def load(path: str | Path, overrides: list[str] | None = None, model: str | None
     """Load a config file; ``model`` swaps in another method with its preset for the file's
     profile, ``preset`` names the preset file instead (a tuned one: config/tuned/, see
     :func:`with_model`); ``overrides`` apply last."""
-    path = Path(path)
-    raw = read_yaml(path)
+    return from_dict(merged(path, overrides, model, preset))
+
+
+def merged(path: str | Path, overrides: list[str] | None = None, model: str | None = None,
+           preset: str | Path | None = None, check: bool = True) -> dict:
+    """The raw mapping :func:`load` validates: the file, the model's preset over it, then the
+    overrides: the one precedence of a run's settings. ``check=False`` neither looks the model
+    up nor validates its preset (no plugin is imported: the workflow's plan, ijae/plan.py)."""
+    raw = read_yaml(Path(path))
     own = (raw.get("model") or {}).get("name", "ijae")
     if preset is not None or (model is not None and model != own):
-        raw = with_model(raw, model or own, preset)
-    return from_dict(apply_overrides(raw, overrides or []))
+        raw = with_model(raw, model or own, preset, check=check)
+    return apply_overrides(raw, overrides or [])
 
 
 # Presets: config/presets/<profile>/<model>.yaml (found from the package, not the working
@@ -217,13 +224,17 @@ def load_preset(profile: str, model: str, path: str | Path | None = None) -> dic
     return preset
 
 
-def with_model(raw: dict, model: str, preset: str | Path | None = None) -> dict:
+def with_model(raw: dict, model: str, preset: str | Path | None = None, check: bool = True) -> dict:
     """``raw`` with model ``model`` and its preset for ``raw``'s profile (``preset``: that file
     instead). For another model than the file's, the preset's model section replaces the file's;
     for the file's own model (λ-IJAE's tuned presets) it updates it. The other sections update
     the file's. The config records which preset it was built from (``preset``, ``preset_kind``)."""
-    registry.get_adapter(model)  # an unknown name is named here, before the preset is looked up
-    values = load_preset(raw.get("profile", "paper"), model, preset)
+    if check:
+        registry.get_adapter(model)  # an unknown name is named here, before the preset is looked up
+        values = load_preset(raw.get("profile", "paper"), model, preset)
+    else:
+        path = Path(preset) if preset is not None else PRESETS / raw.get("profile", "paper") / f"{model}.yaml"
+        values = (read_yaml(path) if path.is_file() else {}) or {}
     own = (raw.get("model") or {}).get("name", "ijae")
     base = dict(raw.get("model") or {}) if model == own else {}
     raw = {**raw, "model": {**base, "name": model, **(values.get("model") or {})}}

@@ -21,7 +21,8 @@ rule calibrate_controls:
         work=WORK,
     threads: 1
     resources:
-        mem_mb=lambda wc: evaluate_mem_mb(wc),
+        # as an evaluate job of the dataset's runs (the plan's: 1 GB + 0.2 MB a sample)
+        mem_mb=lambda wc: PLAN.run(wc.dataset, run_id("ijae", 0, "implicit", LAM)).mem_mb,
         cpus=lambda wc, threads: threads,
     conda:
         "../envs/ijae.yaml"

@@ -181,13 +181,16 @@ def calibrate_sets(wildcards):
 # PyTorch's one-thread-per-core default crawls when several jobs share the cores.
 GPUS = 1 if PROFILE == "paper" else 0
 
-# The run-id grammar, written once: MODEL[-VARIANT-lamLAMBDA]-seedSEED, e.g. vae-seed0 or
-# ijae-l1-lam0.5-seed0. RUN_ID parses an id; the same pattern without its group names is the
-# {run} wildcard's constraint. A run lives in RUNS/DATASET/RUN_ID.
-RUN_ID = re.compile(
-    r"(?P<model>[a-z0-9_]+)(-(?P<variant>implicit|l1|l2)-lam(?P<lam>[0-9.]+))?-seed(?P<seed>[0-9]+)")
+# The runs come from the experiment plan (ijae/plan.py: each run's id, preset, options, steps,
+# samples and memory, by ijae.config's one precedence); these helpers only fit it to the rules'
+# wildcards. A run lives in RUNS/DATASET/RUN_ID, the id MODEL[-VARIANT-lamLAMBDA]-seedSEED.
+from ijae import plan as plan_mod
+
+PLAN = plan_mod.Plan(config, Path(workflow.basedir))
+RUN_ID = plan_mod.RUN_ID
 RUN_ID_CONSTRAINT = re.sub(r"\(\?P<\w+>", "(", RUN_ID.pattern)
 RUN = f"{RUNS}/{{dataset}}/{{run}}"  # a run's folder, as a pattern
+run_id = plan_mod.run_id
 
 
 wildcard_constraints:
@@ -196,79 +199,35 @@ wildcard_constraints:
     table="metrics|metrics_table1|metrics_seeds",
 
 
-def run_id(model, seed, variant=None, lam=None):
-    """The id of a run (RUN_ID's grammar); λ-IJAE runs name their variant and λ."""
-    lam_part = f"-{variant}-lam{lam:g}" if variant else ""
-    return f"{model}{lam_part}-seed{seed}"
-
-
 def work_folder(wildcards, output):
     """IJAE_WORK for a job: the work folder its first output lies in (outputs are WORK/...)."""
     path = Path(output[0])
     return str(path.parents[len(path.relative_to(WORK).parts) - 1])
 
 
-def study_of(model, variant=None):
-    """The tuning study a run's preset comes from: ijae (λ-IJAE), ijae-l1, ijae-l2 or the model."""
-    return model if model != "ijae" or variant in (None, "implicit") else f"{model}-{variant}"
-
-
 def tuned_preset(dataset, study):
-    return f"{TUNED}/{PROFILE}/{dataset}/{study}.yaml"
+    return PLAN.tuned_preset(dataset, study)
 
 
-def run_preset(wildcards):
-    """The tuned preset of run ``wildcards.run`` when tuned presets are on and it exists, else
-    None (the hand-sized preset)."""
-    return preset_of(wildcards.dataset, wildcards.run)
-
-
-def preset_of(dataset, run):
-    """run_preset for run id ``run`` on ``dataset``."""
-    m = RUN_ID.fullmatch(run)
-    path = tuned_preset(PRESET_DATASET.get(dataset, dataset), study_of(m["model"], m["variant"]))
-    return path if USE_TUNED and Path(path).is_file() else None
+def run_of(wildcards):
+    """The plan's run of a job's wildcards (dataset, run id)."""
+    return PLAN.run(wildcards.dataset, wildcards.run)
 
 
 def train_args(wildcards):
     """`ijae train` options of run ``wildcards.run`` on ``wildcards.dataset``."""
-    m = RUN_ID.fullmatch(wildcards.run)
-    args = ["--model", m["model"], "--seed", m["seed"], "--set", f"data.dataset={wildcards.dataset}"]
-    preset = run_preset(wildcards)
-    if preset:
-        args += ["--preset", preset]
-    if m["variant"]:
-        args += ["--set", f"model.variant={m['variant']}", "--set", f"model.lam={m['lam']}"]
-    dataset_sets = STACKED_MNIST["set"] if wildcards.dataset == "stacked_mnist" else []
-    for override in [*dataset_sets, *TRAIN_SET]:
-        args += ["--set", override]
-    return args
+    return run_of(wildcards).train_args()
 
 
 def _read_yaml(path):
     return yaml.safe_load(Path(path).read_text()) if Path(path).is_file() else None
 
 
-PROFILE_N_SAMPLES = int(((_read_yaml(PROFILE_CONFIG) or {}).get("export") or {}).get("n_samples")
-                        or 10_000)   # read once, at parse
-
-
-def n_samples_of(dataset):
-    """How many samples a run of ``dataset`` exports: the last `export.n_samples=` of its
-    settings (Stacked MNIST's, then the workflow's `set`), else the profile's."""
-    sets = [*(STACKED_MNIST["set"] if dataset == "stacked_mnist" else []), *TRAIN_SET]
-    for override in reversed(sets):
-        if override.startswith("export.n_samples="):
-            return int(override.split("=", 1)[1])
-    return PROFILE_N_SAMPLES
-
-
 def evaluate_mem_mb(wildcards):
-    """The memory an `ijae evaluate` job declares (mem_mb), so a profile's mem_mb limit keeps
-    parallel evaluations from running out of memory (torch-fidelity's precision / recall hold
-    the pairwise distances of the samples): 1 GB + 0.2 MB a sample; measured peak on this
-    machine: 5.3 GB at 26,000 samples (Stacked MNIST), where 8 at once were killed."""
-    return 1000 + n_samples_of(wildcards.dataset) // 5
+    """The memory an `ijae evaluate` job declares (mem_mb: the plan's 1 GB + 0.2 MB a sample),
+    so a profile's mem_mb limit keeps parallel evaluations from running out of memory
+    (torch-fidelity's precision / recall hold the pairwise distances of the samples)."""
+    return run_of(wildcards).mem_mb
 
 
 def run_settings(wildcards):
@@ -278,49 +237,26 @@ def run_settings(wildcards):
     concerns (export.* / eval.* resume training at its last step and redo export / evaluate),
     while a comment-only edit re-runs nothing. The config file is a param, not an input, for
     that reason: an input's newer mtime alone would re-run every run."""
-    model = RUN_ID.fullmatch(wildcards.run)["model"]
-    tuned = run_preset(wildcards)
+    run = run_of(wildcards)
     return {"config": _read_yaml(PROFILE_CONFIG),
-            "preset": _read_yaml(f"config/presets/{PROFILE}/{model}.yaml"),
+            "preset": _read_yaml(f"config/presets/{PROFILE}/{run.model}.yaml"),
             # a tuned preset's values, not its provenance block (a re-tune that picks the same
             # values re-runs nothing)
-            "tuned": {k: v for k, v in (_read_yaml(tuned) or {}).items() if k != "tuned"} if tuned else None,
-            "args": train_args(wildcards)}
+            "tuned": {k: v for k, v in (_read_yaml(run.preset) or {}).items() if k != "tuned"}
+                     if run.preset else None,
+            "args": run.train_args()}
 
 
-def sweep_lambdas(variant):
-    """The λ grid of one variant. At λ = 0 the likelihood term has weight 0, so every variant is
-    the same GAN (and its encoder gets no gradient): λ = 0 is run once, as λ-IJAE."""
-    return [lam for lam in config["pareto"]["lambdas"] if variant == "implicit" or lam > 0]
-
-
-def runs_of(dataset, table):
-    """λ-IJAE's run folders of one table on ``dataset``: metrics_table1 (Table 1's λ, Table 1's
-    seeds), metrics_seeds (Table 1's λ over the sweep seeds: the seeded Table 1) or metrics (the
-    λ grid and ablations as well, over the sweep seeds)."""
-    table1 = [run_id("ijae", s, "implicit", LAM) for s in TABLE_SEEDS[table]]
-    grid = [run_id("ijae", s, v, lam) for v in config["pareto"]["variants"]
-            for lam in sweep_lambdas(v) for s in SWEEP_SEEDS]
-    ids = list(dict.fromkeys(table1 + grid)) if table == "metrics" else table1
-    return [f"{RUNS}/{dataset}/{r}" for r in ids]
-
-
-# the three metric tables: Table 1 (its datasets and seeds, within the main job's budget), the
-# seeded Table 1 (every dataset, the sweep seeds), every run (the sweeps and the baselines)
-TABLE_DATASETS = {"metrics_table1": TABLE1_DATASETS, "metrics_seeds": DATASETS, "metrics": DATASETS}
-TABLE_SEEDS = {"metrics_table1": SEEDS, "metrics_seeds": SWEEP_SEEDS, "metrics": SWEEP_SEEDS}
-IJAE_RUNS = {t: [r for d in TABLE_DATASETS[t] for r in runs_of(d, t)] for t in TABLE_DATASETS}
+# λ-IJAE's runs of the three metric tables (Table 1; the seeded Table 1; every run), and the
+# baselines' (those the checkout job found runnable here: a checkpoint, so the plan waits for it)
+IJAE_RUNS = {t: [r.folder(WORK) for r in PLAN.table_runs(t, runnable=()) ] for t in plan_mod.TABLES}
 
 
 def baseline_runs(wildcards):
-    """The baselines' run folders of table ``wildcards.table``, per dataset: those of the models
-    the checkout job found runnable here (a checkpoint, so the plan waits for it; an offline
-    machine leaves the others out)."""
     from ijae import availability
 
     runnable = set(availability.available(checkpoints.checkout.get().output[0]))
-    return [f"{RUNS}/{d}/{run_id(m, s)}" for d in TABLE_DATASETS[wildcards.table]
-            for m in BASELINES[d] if m in runnable for s in TABLE_SEEDS[wildcards.table]]
+    return [r.folder(WORK) for r in PLAN.table_runs(wildcards.table, runnable) if r.model != "ijae"]
 
 
 # the experiments' own settings and helpers: the studies, the budget study, Stacked MNIST

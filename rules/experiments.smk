@@ -44,51 +44,30 @@ BUDGET_RUN = f"{BUDGET_RUNS}/{{dataset}}/{{run}}"   # a budget run's folder, as 
 BUDGET_DATASETS = [d for d in BUDGET["datasets"] if d in DATASETS]
 
 
-def base_steps(dataset, run):
-    """The run's own train.steps (the 1× budget): the last `train.steps=` of the workflow's
-    `set`, else its tuned preset's, else its hand-sized preset's, else the profile's."""
-    for override in reversed(TRAIN_SET):
-        if override.startswith("train.steps="):
-            return int(override.split("=", 1)[1])
-    model = RUN_ID.fullmatch(run)["model"]
-    for path in (preset_of(dataset, run), f"config/presets/{PROFILE}/{model}.yaml", PROFILE_CONFIG):
-        steps = ((_read_yaml(path) or {}).get("train") or {}).get("steps") if path else None
-        if steps:
-            return int(steps)
-    raise ValueError(f"no train.steps for {run} on {dataset} in its presets or {PROFILE_CONFIG}")
-
-
 def budget_runs():
-    """(dataset, run id) of every budget run."""
-    return [(d, run_id("ijae", s, v, lam)) for d in BUDGET_DATASETS for v in BUDGET["variants"]
-            for lam in BUDGET["lambdas"] if v == "implicit" or lam > 0 for s in SWEEP_SEEDS]
+    """(dataset, run id) of every budget run (the plan's; one 1× budget for all, else an error)."""
+    return [(r.dataset, r.id) for r in PLAN.budget_runs()]
 
 
 def budget_steps(dataset, run):
-    return [m * base_steps(dataset, run) for m in sorted(BUDGET["multiples"])]
+    return list(PLAN.run(dataset, run, "budget", _BUDGET_SNAPSHOTS[(dataset, run)]).snapshots)
 
 
-BUDGET_BASES = {base_steps(d, r) for d, r in budget_runs()}
-if len(BUDGET_BASES) > 1:
-    raise ValueError(f"the budget runs train for different steps ({sorted(BUDGET_BASES)}): one 1× "
-                     "budget is needed to compare them; set train.steps alike in their presets")
+_BUDGET_SNAPSHOTS = {(r.dataset, r.id): r.snapshots for r in PLAN.budget_runs()}
+BUDGET_BASES = {steps[0] // min(BUDGET["multiples"]) for steps in _BUDGET_SNAPSHOTS.values()}
 
 
 def budget_train_args(wildcards):
-    steps = budget_steps(wildcards.dataset, wildcards.run)
-    return [*train_args(wildcards), "--set", f"train.steps={steps[-1]}",
-            "--set", f"train.snapshot_steps=[{','.join(map(str, steps))}]"]
+    run = PLAN.run(wildcards.dataset, wildcards.run, "budget",
+                   _BUDGET_SNAPSHOTS[(wildcards.dataset, wildcards.run)])
+    return run.train_args()
 
 
 # ---- Stacked MNIST (rules/stacked_mnist.smk): its runs, on the tuned presets of presets_from ----
 def stacked_mnist_runs(runnable=None):
     """The run folders of the Stacked MNIST table: λ-IJAE at each λ, and the baselines (those in
     ``runnable`` when given: the ones the checkout job found runnable here)."""
-    seeds = STACKED_MNIST["seeds"]
-    ijae = [run_id("ijae", s, "implicit", lam) for lam in STACKED_MNIST["lambdas"] for s in seeds]
-    baselines = [run_id(m, s) for m in STACKED_MNIST["models"]
-                 if runnable is None or m in runnable for s in seeds]
-    return [f"{RUNS}/stacked_mnist/{r}" for r in ijae + baselines]
+    return [r.folder(WORK) for r in PLAN.stacked_mnist_runs(runnable)]
 
 
 def stacked_mnist_records(wildcards):

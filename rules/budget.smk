@@ -10,7 +10,10 @@ wildcard_constraints:
     step=r"\d+",
 
 
-rule budget_train:
+# the run rules (runs.smk), with the budget's folders and each snapshot as a run of its own
+use rule train as budget_train with:
+    input:
+        [],   # λ-IJAE's own code: no checkout
     output:
         done=touch(f"{BUDGET_RUN}/train.done"),
     log:
@@ -21,19 +24,9 @@ rule budget_train:
         run=lambda wc, output: os.path.dirname(output.done),
         args=budget_train_args,
         work=work_folder,
-    threads: 1
-    resources:
-        gpu=GPUS,
-        gpu_slots=GPUS,
-        cpus=lambda wc, threads: threads,
-    conda:
-        "../envs/ijae.yaml"
-    shell:
-        "IJAE_WORK={params.work:q} OMP_NUM_THREADS={threads} ijae train {params.config:q} "
-        "--out {params.run:q} {params.args:q} --resume 2> {log:q}"
 
 
-rule budget_export:
+use rule export as budget_export with:
     input:
         rules.budget_train.output.done,
     output:
@@ -42,20 +35,11 @@ rule budget_export:
     log:
         f"{BUDGET_RUN}/steps/{{step}}/export.log",
     params:
-        snapshot=lambda wc, output: os.path.dirname(output.samples),
+        run=lambda wc, output: os.path.dirname(output.samples),
         work=work_folder,
-    threads: 1
-    resources:
-        gpu=GPUS,
-        gpu_slots=GPUS,
-        cpus=lambda wc, threads: threads,
-    conda:
-        "../envs/ijae.yaml"
-    shell:
-        "IJAE_WORK={params.work:q} OMP_NUM_THREADS={threads} ijae export {params.snapshot:q} 2> {log:q}"
 
 
-rule budget_evaluate:
+use rule evaluate as budget_evaluate with:
     input:
         **rules.budget_export.output,
     output:
@@ -63,19 +47,8 @@ rule budget_evaluate:
     log:
         f"{BUDGET_RUN}/steps/{{step}}/evaluate.log",
     params:
-        snapshot=lambda wc, input: os.path.dirname(input.samples),
+        run=lambda wc, input: os.path.dirname(input.samples),
         work=work_folder,
-    threads: 1
-    resources:
-        gpu=GPUS,
-        gpu_slots=GPUS,
-        cpus=lambda wc, threads: threads,
-        mem_mb=evaluate_mem_mb,
-    conda:
-        "../envs/ijae.yaml"
-    shell:
-        "IJAE_WORK={params.work:q} OMP_NUM_THREADS={threads} ijae evaluate {params.snapshot:q} "
-        "> {log:q} 2>&1"
 
 
 rule budget_collect:

@@ -29,3 +29,11 @@ def test_every_cited_notes_file_exists():
     missing = sorted({f"{source.relative_to(REPO)}: {name}" for source, name in cited_files()
                       if not ((source.parent / name).is_file() or (REPO / name).is_file())})
     assert not missing, missing
+
+
+def test_the_generated_reference_pages_are_current():
+    """docs/cli.md and docs/config-keys.md are made from the parser, the config's dataclasses and
+    the workflow schema (`python -m ijae.reference`): an argument or key added without them fails."""
+    from ijae import reference
+
+    assert reference.main(["--check"]) == 0

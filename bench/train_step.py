@@ -188,7 +188,8 @@ def main(argv=None) -> int:
     text = json.dumps(report, indent=2)
     print(text)
     if args.out:
-        slug = re.sub(r"[^a-z0-9]+", "-", name.lower()).strip("-")[:40] if device.type == "cuda" else "cpu"
+        slug = re.sub(r"[^a-z0-9]+", "-", name.lower()).strip("-")[:40]
+        slug = slug if device.type == "cuda" else f"cpu-{slug.split('-cores')[0].rsplit('-', 1)[0]}"
         atomic_write_text(Path(args.out) / f"train_step-{slug}.json", text + "\n")
     return 0
 

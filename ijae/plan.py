@@ -111,7 +111,7 @@ class Plan:
         self.preset_dataset = {"stacked_mnist": self.stacked_mnist["presets_from"]}
         self.train_set = list(c.get("set", []))
         self.use_tuned = c["presets"] == "tuned"
-        self.gpu = 1 if self.profile == "paper" else 0
+        self.gpu = int(prof.get("gpus", 0))   # GPUs a run job takes: the profile says
         self._runs = {}
 
     # ---- one run -------------------------------------------------------------------------

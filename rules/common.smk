@@ -179,7 +179,7 @@ def calibrate_sets(wildcards):
 # profile maps it to a GPU request); `gpu_slots` is how many jobs share one card (profiles/gpu
 # packs several runs per card). The default profile runs one CPU thread per job, since
 # PyTorch's one-thread-per-core default crawls when several jobs share the cores.
-GPUS = 1 if PROFILE == "paper" else 0
+GPUS = int(config["profiles"][PROFILE].get("gpus", 0))   # the run profile says (workflow.yaml)
 
 # The runs come from the experiment plan (ijae/plan.py: each run's id, preset, options, steps,
 # samples and memory, by ijae.config's one precedence); these helpers only fit it to the rules'

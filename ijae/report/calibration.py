@@ -172,8 +172,11 @@ def figure(table: pd.DataFrame, out: str | Path) -> Path:
         for col, key in enumerate(keys):
             ax = axes[row][col]
             ax.scatter(part[key], part.index, c=[colours[k] for k in part[CONTROL_KIND]], s=18)
-            ax.set_yticks(part.index, part[CONTROL] if col == 0 else [""] * len(part), fontsize=7)
-            ax.invert_yaxis()
+            if col == 0:   # the rows share their y axis: the names once, at the left
+                ax.set_yticks(part.index, part[CONTROL], fontsize=7)
+                ax.invert_yaxis()
+            else:
+                ax.tick_params(labelleft=False)
             better = "↑" if BY_KEY[key].sign > 0 else "↓"
             ax.set_title(f"{key} {better}" if row == 0 else "", fontsize=8)
             ax.tick_params(axis="x", labelsize=6)

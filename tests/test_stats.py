@@ -124,6 +124,11 @@ def test_a_measure_that_fails_its_controls_is_shown_and_not_decided():
     assert recall["effect"] == pytest.approx(0.3, abs=0.05)     # the number is still shown
     assert coverage["role"] == "calibrated" and coverage["verdict"] == claims.HOLDS
     assert any("recall" in line and "coverage" in line for line in claims.disagreements(table))
+    # the calibration names the mode count; the claim reads it as a share of the modes
+    shares = claims.claims(sweep(lambda lam: 7.0, modes_covered=lambda lam: 5 + 4 * lam,
+                                 n_modes=lambda lam: 10.0, noise=0.01),
+                           demoted={("digits", "modes_covered"): "modes_covered fails"})
+    assert row(shares, claims.MODE_SHARE)["verdict"] == claims.DEMOTED
 
 
 def test_every_paper_generation_claim_has_its_calibrated_twin_next_to_it():

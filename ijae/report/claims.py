@@ -107,11 +107,20 @@ def _rows(metrics: pd.DataFrame, lam: float) -> list[dict]:
     return rows
 
 
+# a claim's measure as the calibration names it (a share of the modes is the mode count's)
+CALIBRATED_AS = {cr.MODE_SHARE: K.KEY_METRIC_MODES_COVERED,
+                 cr.MODE_SHARE_ACCEPTED: K.KEY_METRIC_MODES_COVERED_ACCEPTED}
+
+
+def _calibration_key(row: dict) -> tuple[str, str]:
+    return row["dataset"], CALIBRATED_AS.get(row["measure"], row["measure"])
+
+
 def _decide(row: dict, alpha: float, demoted: dict) -> tuple[str, str]:
     """(verdict, unadjusted verdict) of a row whose statistics are in place."""
     n = row["seeds"]
     unadjusted = verdict(row["effect_low"], row["effect_high"], row["sign"]) if n >= 2 else UNDECIDED
-    key = (row["dataset"], row["measure"])
+    key = _calibration_key(row)
     if key in demoted:
         return DEMOTED, unadjusted
     if row.get("not_ranked"):
@@ -172,12 +181,12 @@ def claims(metrics: pd.DataFrame, confidence: float = 0.95, lam: float = 0.3,
             t_interval(values, confidence) if len(values) else (np.nan,) * 3
         row["p"] = stats.p_value(values) if len(values) else np.nan
         row["p_equivalence"] = stats.tost_p(values, row["delta"]) if len(values) else np.nan
-        if (row["dataset"], row["measure"]) in demoted:
-            row["note"] = "; ".join(filter(None, [demoted[(row["dataset"], row["measure"])], row["note"]]))
+        if _calibration_key(row) in demoted:
+            row["note"] = "; ".join(filter(None, [demoted[_calibration_key(row)], row["note"]]))
     frame = pd.DataFrame(rows)
     for _, index in frame.groupby(["dataset", "family"]).groups.items():
         family = [rows[i] for i in index if "combines" not in rows[i]
-                  and (rows[i]["dataset"], rows[i]["measure"]) not in demoted]
+                  and _calibration_key(rows[i]) not in demoted]
         for key in ("p", "p_equivalence"):
             for r, adjusted in zip(family, stats.adjust([r[key] for r in family], alpha)):
                 r[f"{key}_holm"] = adjusted

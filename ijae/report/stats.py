@@ -88,7 +88,12 @@ def power(effect_size: float, n, alpha: float):
     n = np.asarray(n, float)
     crit = stats.t.ppf(1 - alpha / 2, n - 1)
     shift = abs(effect_size) * np.sqrt(n)
-    return stats.nct.sf(crit, n - 1, shift) + stats.nct.cdf(-crit, n - 1, shift)
+    # scipy's noncentral t returns NaN far in its tails: the upper tail from the other side,
+    # the lower one (the wrong sign, smaller than the upper) as 0
+    upper = stats.nct.sf(crit, n - 1, shift)
+    upper = np.where(np.isnan(upper), 1 - stats.nct.cdf(crit, n - 1, shift), upper)
+    lower = np.nan_to_num(stats.nct.cdf(-crit, n - 1, shift))
+    return upper + lower
 
 
 def _seeds(effect_size: float, alpha: float) -> int | None:

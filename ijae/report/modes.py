@@ -30,11 +30,14 @@ from ijae.metrics.keys import (KEY_BACKEND, KEY_DATASET, KEY_IMPLEMENTATION, KEY
 from ijae.report.records import END_NOTES, SUFFIX, read_metrics, variant_name
 
 COVERAGE = "modes_covered_share"   # modes covered / modes: on the [0, 1] axis of the others
+ACCEPTED = "modes_covered_accepted_share"   # the same over the samples accepted as digits
 MEASURES = {KEY_METRIC_PRECISION: "precision ↑ (share of samples on the data manifold)",
             KEY_METRIC_RECALL: "recall ↑ (share of real images the samples cover)",
+            "coverage": "coverage ↑ (calibrated: share of real images with a sample near)",
             COVERAGE: "modes covered ↑ (share of the modes)",
+            ACCEPTED: "modes, accepted ↑ (calibrated: over samples that are digits)",
             KEY_METRIC_MODE_KL: "mode KL ↓ (nats, to the reference)"}
-SHARES = (KEY_METRIC_PRECISION, KEY_METRIC_RECALL, COVERAGE)   # drawn on [0, 1]
+SHARES = (KEY_METRIC_PRECISION, KEY_METRIC_RECALL, "coverage", COVERAGE, ACCEPTED)   # on [0, 1]
 REQUIRED = (KEY_DATASET, KEY_MODEL, KEY_VARIANT, KEY_LAMBDA, KEY_SEED, KEY_LABEL,
             KEY_METRIC_PRECISION, KEY_METRIC_RECALL)
 POINT_COLUMNS = ("dataset", "method", "variant", "lambda", "measure", "mean", "std", "n_seeds")
@@ -57,12 +60,13 @@ def points(metrics: pd.DataFrame) -> pd.DataFrame:
     metrics["method"] = metrics.apply(_method, axis=1)
     metrics[KEY_VARIANT] = metrics[KEY_VARIANT].where(metrics[KEY_MODEL] == "ijae")
     metrics[KEY_LAMBDA] = metrics[KEY_LAMBDA].where(metrics[KEY_MODEL] == "ijae")
-    if KEY_METRIC_MODES_COVERED in metrics.columns and KEY_N_MODES in metrics.columns:
-        metrics[COVERAGE] = metrics[KEY_METRIC_MODES_COVERED] / metrics[KEY_N_MODES]
-    else:
-        metrics[COVERAGE] = np.nan
-    if KEY_METRIC_MODE_KL not in metrics.columns:
-        metrics[KEY_METRIC_MODE_KL] = np.nan
+    for share, count in ((COVERAGE, KEY_METRIC_MODES_COVERED),
+                         (ACCEPTED, "modes_covered_accepted")):
+        metrics[share] = (metrics[count] / metrics[KEY_N_MODES]
+                          if count in metrics.columns and KEY_N_MODES in metrics.columns else np.nan)
+    for key in (KEY_METRIC_MODE_KL, "coverage"):
+        if key not in metrics.columns:
+            metrics[key] = np.nan
     long = metrics.melt(id_vars=[KEY_DATASET, "method", KEY_VARIANT, KEY_LAMBDA, KEY_SEED],
                         value_vars=list(MEASURES), var_name="measure").dropna(subset=["value"])
     keys = [KEY_DATASET, "method", KEY_VARIANT, KEY_LAMBDA, "measure"]
@@ -161,8 +165,9 @@ def plot(metrics_csv: str | Path, out_dir: str | Path) -> Path:
         if KEY_PRC_NEIGHBORHOOD in metrics.columns else []
     width, height = fig.get_size_inches()
     title = textwrap.wrap(   # about 15 characters of 8-pt text an inch
-        "Precision, recall, modes covered and mode KL against λ (dashed: other models; bars: std "
-        f"over seeds). Precision / recall: k-NN balls of k = {', '.join(f'{v:g}' for v in k) or '?'}. "
+        "Precision, recall, coverage, modes covered (all, and over the samples accepted as digits) "
+        "and mode KL against λ (dashed: other models; bars: std over seeds; 'calibrated': passes "
+        "its known-answer controls, calibration.md). Precision / recall: k-NN balls of k = {', '.join(f'{v:g}' for v in k) or '?'}. "
         + " ".join(f"{note}." for note in END_NOTES.values()), width=int(15 * width))
     fig.suptitle("\n".join(title), fontsize=8)
     handles = {}

@@ -93,3 +93,24 @@ def test_evaluate_records_the_verdict_of_a_run_of_grey_samples(tmp_path, digits1
     assert bad_rec[K.KEY_COLLAPSED] is True
     assert "near-constant images" in bad_rec[K.KEY_COLLAPSE_REASON]
     assert bad_rec[K.KEY_TOP_MODES_SHARE] == 1.0   # one image: one class
+
+
+def test_stacks_with_some_plausible_digits_are_digits_and_noise_is_not(digits16):
+    """The "not digits" rule counts digits one by one: stacks whose channels are each a real
+    digit 40 % of the time (6 % of stacks all three) are a generator at work, not noise; counted
+    by whole stacks they were flagged (a healthy λ-IJAE run on stacked digits: 0.06)."""
+    from ijae.metrics import accept
+
+    rng = np.random.default_rng(0)
+    n = 600
+    real = digits16.train[rng.integers(0, len(digits16.train), (n, 3)), :, :, 0]      # [n, 3, H, W]
+    blobs = (rng.random((n, 3, 16, 16)) < 0.3).astype(np.uint8) * 255
+    stacks = np.where((rng.random((n, 3)) < 0.4)[..., None, None], real, blobs).transpose(0, 2, 3, 1)
+    fields = accept.accepted_fields(stacks, np.zeros(n, int), "digits", True,
+                                    np.full(1000, 1 / 1000), 0.0)
+    assert fields[K.KEY_ACCEPTED_SHARE] < 0.1 < 0.3 < fields[K.KEY_ACCEPTED_DIGIT_SHARE] < 0.5
+    assert not collapse.verdict(fields)[K.KEY_COLLAPSED]
+    noise = blobs.transpose(0, 2, 3, 1)
+    flagged = collapse.verdict(accept.accepted_fields(noise, np.zeros(n, int), "digits", True,
+                                                      np.full(1000, 1 / 1000), 0.0))
+    assert flagged[K.KEY_COLLAPSED] and "not digits: accepted_digit_share 0.000" in flagged[K.KEY_COLLAPSE_REASON]

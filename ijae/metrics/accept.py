@@ -3,7 +3,9 @@
 - **accepted as a digit**: every digit of an image (the image itself on digits / mnist; each of
   its R, G, B channels on stacked sets) lies no farther from its nearest train digit, in pixel
   space, than ``ACCEPT_QUANTILE`` of the held-out real digits do (the threshold is measured on
-  the dataset's own test split). Modes are counted over the accepted samples
+  the dataset's own test split); ``accepted_digit_share`` counts the digits one by one (a
+  stacked sample with two of its three digits accepted adds two thirds), which the collapse
+  guard reads: a generator whose stacks hold 40 % plausible digits is not "no digits at all". Modes are counted over the accepted samples
   (``modes_covered_accepted``, ``mode_kl_accepted``), so noise that the classifier labels
   confidently covers no mode. The classifier's own features were tried first and failed their
   controls: uniform noise falls inside the real images' k-NN balls there (calibration.md).
@@ -68,12 +70,17 @@ def _thresholds(base: str, size: int) -> tuple[torch.Tensor, float, float]:
             float(np.quantile(heldout, DUPLICATE_QUANTILE)))
 
 
-def accepted(images: np.ndarray, base: str, stacked: bool) -> np.ndarray:
-    """bool [N]: is every digit of each image within the real digits' reach (module docstring)."""
+def accepted_digits(images: np.ndarray, base: str, stacked: bool) -> np.ndarray:
+    """bool [N, C]: is each digit of each image (C = 3 on stacked sets, else 1) within the real
+    digits' reach (module docstring)."""
     train, limit, _ = _thresholds(base, int(images.shape[1]))
     planes = digit_planes(images, stacked)
-    near = _nearest(_flat(planes), train) <= limit
-    return near.reshape(len(images), -1).all(1)
+    return (_nearest(_flat(planes), train) <= limit).reshape(len(images), -1)
+
+
+def accepted(images: np.ndarray, base: str, stacked: bool) -> np.ndarray:
+    """bool [N]: is every digit of each image within the real digits' reach."""
+    return accepted_digits(images, base, stacked).all(1)
 
 
 def duplicate_share(images: np.ndarray, base: str, stacked: bool) -> float:
@@ -93,14 +100,17 @@ def accepted_fields(images: np.ndarray, modes: np.ndarray, base: str, stacked: b
                     reference: np.ndarray, min_share: float) -> dict:
     """Record fields: the accepted share, the modes covered and the mode KL over the accepted
     samples (none accepted: 0 modes and the KL of a single mode, the worst a set can score)."""
-    ok = accepted(images, base, stacked)
+    digits_ok = accepted_digits(images, base, stacked)
+    ok = digits_ok.all(1)
     reference = np.asarray(reference, np.float64)
     if ok.any():
         counted = labels.mode_coverage(modes[ok], reference, min_share=min_share)
         covered, kl = counted[K.KEY_METRIC_MODES_COVERED], counted[K.KEY_METRIC_MODE_KL]
     else:
         covered, kl = 0, float(np.log(1 / reference[reference > 0].min()))
-    return {K.KEY_ACCEPTED_SHARE: float(ok.mean()), K.KEY_METRIC_MODES_COVERED_ACCEPTED: int(covered),
+    return {K.KEY_ACCEPTED_SHARE: float(ok.mean()),
+            K.KEY_ACCEPTED_DIGIT_SHARE: float(digits_ok.mean()),
+            K.KEY_METRIC_MODES_COVERED_ACCEPTED: int(covered),
             K.KEY_METRIC_MODE_KL_ACCEPTED: kl,
             K.KEY_ACCEPT_RULE: (f"every digit within the {ACCEPT_QUANTILE:.0%} quantile of held-out "
                                 f"real digits' pixel distance to their nearest train digit"),

@@ -73,7 +73,8 @@ KEY_MODE_KL_REFERENCE = "mode_kl_reference"
 CLASS_FRACTION_PREFIX = "class_fraction_"             # + the class: its share of the samples
 # ... and over the samples accepted as digits (accept.py: noise covers no mode), with the share
 # accepted and the share of samples that repeat another (copies)
-KEY_ACCEPTED_SHARE = "accepted_share"
+KEY_ACCEPTED_SHARE = "accepted_share"              # samples whose every digit is accepted
+KEY_ACCEPTED_DIGIT_SHARE = "accepted_digit_share"  # digits accepted, one by one (the guard's)
 KEY_METRIC_MODES_COVERED_ACCEPTED = "modes_covered_accepted"
 KEY_METRIC_MODE_KL_ACCEPTED = "mode_kl_accepted"
 KEY_ACCEPT_RULE = "accept_rule"

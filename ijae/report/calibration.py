@@ -53,7 +53,7 @@ MEASURES = (
 )
 BY_KEY = {m.key: m for m in MEASURES}
 GUARD_KEYS = (K.KEY_SAMPLE_CONTRAST_RATIO, K.KEY_SAMPLE_SPREAD_RATIO, K.KEY_DUPLICATE_SHARE,
-              K.KEY_TOP_MODES_SHARE, K.KEY_ACCEPTED_SHARE)
+              K.KEY_TOP_MODES_SHARE, K.KEY_ACCEPTED_DIGIT_SHARE)
 ORDER_COLUMNS = ("dataset", "measure", "better", "role", "passes", "margin", "worst_positive",
                  "best_degenerate", "orders_blur")
 
@@ -126,7 +126,8 @@ def markdown(table: pd.DataFrame, order: pd.DataFrame) -> str:
     doc = __doc__.split("\n\n", 1)[1].rsplit("\nPure:", 1)[0].strip()
     lines = ["# Calibration: the measures on known-answer controls", "", doc, ""]
     keys = [m.key for m in MEASURES if m.key in table.columns] + \
-        [k for k in (K.KEY_ACCEPTED_SHARE, K.KEY_DUPLICATE_SHARE, K.KEY_TOP_MODES_SHARE,
+        [k for k in (K.KEY_ACCEPTED_SHARE, K.KEY_ACCEPTED_DIGIT_SHARE, K.KEY_DUPLICATE_SHARE,
+                     K.KEY_TOP_MODES_SHARE,
                      K.KEY_METRIC_COPYING) if k in table.columns]
     for dataset, part in table.groupby("dataset", sort=False):
         first = part.iloc[0]

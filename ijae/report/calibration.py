@@ -130,12 +130,13 @@ def markdown(table: pd.DataFrame, order: pd.DataFrame) -> str:
                      K.KEY_TOP_MODES_SHARE,
                      K.KEY_METRIC_COPYING) if k in table.columns]
     for dataset, part in table.groupby("dataset", sort=False):
-        first = part.iloc[0]
+        first = part.loc[part[K.KEY_N_SAMPLES].idxmax()]   # a full-size control
         lines += [f"## {dataset}", "",
                   f"Backend {first[K.KEY_BACKEND]}; {_cell(first.get(K.KEY_N_SAMPLES))} images a "
-                  f"control at most (a real split smaller than that gives all of it); IS at "
+                  f"control (a real split smaller than that gives all of it, column n); IS at "
                   f"{_cell(first.get(K.KEY_IS_SPLIT_SIZE))} samples a split (a perfect sampler: "
-                  f"{_cell(first.get(K.KEY_IS_CEILING))}); commit {str(first.get(K.KEY_GIT_COMMIT))[:7]}.",
+                  f"{_cell(first.get(K.KEY_IS_CEILING))}; a smaller control: one split of all); "
+                  f"commit {str(first.get(K.KEY_GIT_COMMIT))[:7]}.",
                   "", "| control | kind | n | " + " | ".join(keys) + " | guard |",
                   "| --- | --- | --- | " + " | ".join("---" for _ in keys) + " | --- |"]
         for _, r in part.iterrows():

@@ -174,6 +174,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--confidence", type=float, default=0.95,
                    help="coverage of the t intervals over seeds, in (0, 1) (default: 0.95)")
     p.add_argument("--lam", type=float, default=0.3, help="Table 1's λ (default: 0.3)")
+    p.add_argument("--calibration", nargs="*", default=None, metavar="CSV",
+                   help="the controls' records (`ijae calibrate`): a measure failing its controls "
+                        "decides no claim (as in `ijae claims`)")
     p.set_defaults(func=commands.budget)
 
     p = sub.add_parser("stacked-mnist", help="the Stacked MNIST table: our runs (modes, KL, IS, "

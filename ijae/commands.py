@@ -210,7 +210,8 @@ def budget(args) -> int:
     from ijae.report import budget, budget_figures, claims
 
     table, settled, metrics = budget.write_budget(args.metrics, args.out, args.base_steps,
-                                                  confidence=args.confidence, lam=args.lam)
+                                                  confidence=args.confidence, lam=args.lam,
+                                                  calibration=args.calibration)
     out = Path(args.out)
     budget_figures.learning_curves(metrics, out / "learning_curves")
     budget_figures.claims_against_budget(table, metrics, out / "claims_budget", args.confidence)

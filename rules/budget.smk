@@ -67,13 +67,15 @@ rule budget_collect:
 
 rule budget_report:
     input:
-        rules.budget_collect.output,
+        metrics=rules.budget_collect.output,
+        calibration=calibration_inputs(BUDGET_DATASETS),   # as the claims: failing measures decide nothing
     output:
         md=f"{RESULTS}/claims_budget.md",
         csv=f"{RESULTS}/claims_budget.csv",
         png=f"{RESULTS}/claims_budget.png",
         pdf=f"{RESULTS}/claims_budget.pdf",
         convergence=f"{RESULTS}/budget_convergence.csv",
+        effects=f"{RESULTS}/budget_effects.csv",
         curves=f"{RESULTS}/learning_curves.png",
         curves_pdf=f"{RESULTS}/learning_curves.pdf",
     log:
@@ -87,8 +89,8 @@ rule budget_report:
         "../envs/ijae.yaml"
     shell:
         # stdout: each claim's verdict per budget, each curve settled or still moving
-        "ijae budget {input:q} --out {params.out:q} --base-steps {params.base} "
-        "--confidence {params.confidence} --lam {params.lam} > {log:q} 2>&1"
+        "ijae budget {input.metrics:q} --calibration {input.calibration:q} --out {params.out:q} "
+        "--base-steps {params.base} --confidence {params.confidence} --lam {params.lam} > {log:q} 2>&1"
 
 
 rule budget:

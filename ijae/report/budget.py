@@ -89,13 +89,13 @@ def budget_name(step: int, base_steps: int) -> str:
 
 
 def claims_by_budget(metrics: pd.DataFrame, base_steps: int, confidence: float = 0.95,
-                     lam: float = 0.3) -> pd.DataFrame:
+                     lam: float = 0.3, demoted: dict | None = None) -> pd.DataFrame:
     """claims.claims on the records of each step, one block per step (columns steps, budget
-    first)."""
+    first); ``demoted``: the measures that fail their controls (claims.md's rule)."""
     metrics = checked(metrics)
     blocks = []
     for step, part in metrics.groupby(K.KEY_TRAIN_STEP, sort=True):
-        table = claims_mod.claims(part, confidence, lam)
+        table = claims_mod.claims(part, confidence, lam, demoted=demoted)
         table.insert(0, "budget", budget_name(step, base_steps))
         table.insert(0, "steps", int(step))
         blocks.append(table)
@@ -201,13 +201,16 @@ def markdown(table: pd.DataFrame, settled: pd.DataFrame, effects: pd.DataFrame,
 
 
 def write_budget(metrics_csv: str | Path, out_dir: str | Path, base_steps: int,
-                 confidence: float = 0.95, lam: float = 0.3):
-    """claims_budget.csv / .md, budget_convergence.csv and budget_effects.csv in ``out_dir``;
-    returns (claims per budget, convergence, the records read) for the figures."""
+                 confidence: float = 0.95, lam: float = 0.3, calibration=None):
+    """claims_budget.csv / .md, budget_convergence.csv and budget_effects.csv in ``out_dir``
+    (``calibration``: the controls' records, as for claims.md); returns (claims per budget,
+    convergence, the records read) for the figures."""
+    from ijae.report.calibration import read_demoted
+
     if base_steps < 1:
         raise UserError(f"base steps {base_steps}: expected a positive integer (the 1× budget)")
     metrics = read_metrics(metrics_csv)
-    table = claims_by_budget(metrics, base_steps, confidence, lam)
+    table = claims_by_budget(metrics, base_steps, confidence, lam, demoted=read_demoted(calibration))
     settled = convergence(metrics, base_steps, confidence)
     effects = effect_convergence(table, confidence)
     out = Path(out_dir)

@@ -22,14 +22,14 @@ rule calibrate_controls:
     threads: 1
     resources:
         # as an evaluate job of the dataset's runs (the plan's: 1 GB + 0.2 MB a sample)
+        **RUN_RESOURCES,
         mem_mb=lambda wc: PLAN.run(wc.dataset, run_id("ijae", 0, "implicit", LAM)).mem_mb,
-        cpus=lambda wc, threads: threads,
     conda:
         "../envs/ijae.yaml"
     shell:
-        "IJAE_WORK={params.work:q} OMP_NUM_THREADS={threads} ijae calibrate {params.config:q} "
-        "--dataset {wildcards.dataset} --folder {params.folder:q} --out {output:q} "
-        "{params.n:q} {params.sets:q} > {log:q} 2>&1"
+        with_env("ijae calibrate {params.config:q} "
+                 "--dataset {wildcards.dataset} --folder {params.folder:q} --out {output:q} "
+                 "{params.n:q} {params.sets:q} > {log:q} 2>&1")
 
 
 rule calibration:

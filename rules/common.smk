@@ -181,6 +181,19 @@ def calibrate_sets(wildcards):
 # PyTorch's one-thread-per-core default crawls when several jobs share the cores.
 GPUS = int(config["profiles"][PROFILE].get("gpus", 0))   # the run profile says (workflow.yaml)
 
+# Declared once for every job that trains or scores (runs, tune, calibrate): its resources (the
+# GPU above; one CPU thread, counted against the machine's cores: workflow.global_resources) and
+# its environment (the work folder, one BLAS thread). Not `shell.prefix` (a fixed string, not
+# filled in per job) nor a global `conda:` (Snakemake injects that into its own process).
+RUN_RESOURCES = dict(gpu=GPUS, gpu_slots=GPUS, cpus=lambda wc, threads: threads)
+WORK_ENV = "IJAE_WORK={params.work:q} "
+JOB_ENV = "IJAE_WORK={params.work:q} OMP_NUM_THREADS={threads} "
+
+
+def with_env(command, env=JOB_ENV):
+    """A job's shell command with its environment in front (JOB_ENV, or WORK_ENV alone)."""
+    return "".join([env, command])
+
 # The runs come from the experiment plan (ijae/plan.py: each run's id, preset, options, steps,
 # samples and memory, by ijae.config's one precedence); these helpers only fit it to the rules'
 # wildcards. A run lives in RUNS/DATASET/RUN_ID, the id MODEL[-VARIANT-lamLAMBDA]-seedSEED.

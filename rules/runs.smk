@@ -19,7 +19,7 @@ checkpoint checkout:
         "../envs/ijae.yaml"
     shell:
         # clones what is missing; a model whose code cannot be had is recorded, not an error
-        "IJAE_WORK={params.work:q} ijae checkout {params.models:q} --out {output:q} 2> {log:q}"
+        with_env("ijae checkout {params.models:q} --out {output:q} 2> {log:q}", WORK_ENV)
 
 
 rule train:
@@ -38,15 +38,13 @@ rule train:
         work=work_folder,
     threads: 1
     resources:
-        gpu=GPUS,
-        gpu_slots=GPUS,
-        cpus=lambda wc, threads: threads,
+        **RUN_RESOURCES,
     conda:
         "../envs/ijae.yaml"
     shell:
         # --resume: a killed job picks up from its last checkpoint when the workflow is rerun
-        "IJAE_WORK={params.work:q} OMP_NUM_THREADS={threads} ijae train {params.config:q} "
-        "--out {params.run:q} {params.args:q} --resume 2> {log:q}"
+        with_env("ijae train {params.config:q} "
+                 "--out {params.run:q} {params.args:q} --resume 2> {log:q}")
 
 
 rule export:
@@ -62,13 +60,11 @@ rule export:
         work=work_folder,
     threads: 1
     resources:
-        gpu=GPUS,
-        gpu_slots=GPUS,
-        cpus=lambda wc, threads: threads,
+        **RUN_RESOURCES,
     conda:
         "../envs/ijae.yaml"
     shell:
-        "IJAE_WORK={params.work:q} OMP_NUM_THREADS={threads} ijae export {params.run:q} 2> {log:q}"
+        with_env("ijae export {params.run:q} 2> {log:q}")
 
 
 rule evaluate:
@@ -83,16 +79,14 @@ rule evaluate:
         work=work_folder,
     threads: 1
     resources:
-        gpu=GPUS,
-        gpu_slots=GPUS,
-        cpus=lambda wc, threads: threads,
+        **RUN_RESOURCES,
         mem_mb=evaluate_mem_mb,
     conda:
         "../envs/ijae.yaml"
     shell:
         # metric caches: <work>/cache (ijae.cache_dir)
-        "IJAE_WORK={params.work:q} OMP_NUM_THREADS={threads} ijae evaluate {params.run:q} "
-        "> {log:q} 2>&1"
+        with_env("ijae evaluate {params.run:q} "
+                 "> {log:q} 2>&1")
 
 
 # every record of one table, collected into one CSV (the per-run records, in the report)

@@ -29,9 +29,9 @@ rule table:
     shell:
         # models the checkout job could not get are named under the table, with why; each row
         # says whether it is fresh (its run in IJAE_WORK) or cached (the committed records)
-        "IJAE_WORK={params.work:q} ijae table1 {input.metrics:q} --paper {input.paper:q} "
-        "--availability-if-present {params.available:q} --lam {params.lam} "
-        "--profile {params.profile:q} --out {params.out:q} 2> {log:q}"
+        with_env("ijae table1 {input.metrics:q} --paper {input.paper:q} "
+                 "--availability-if-present {params.available:q} --lam {params.lam} "
+                 "--profile {params.profile:q} --out {params.out:q} 2> {log:q}", WORK_ENV)
 
 
 rule table_seeds:
@@ -56,9 +56,9 @@ rule table_seeds:
     conda:
         "../envs/ijae.yaml"
     shell:
-        "IJAE_WORK={params.work:q} ijae table1 {input.metrics:q} --paper {input.paper:q} "
-        "--availability-if-present {params.available:q} --lam {params.lam} "
-        "--profile {params.profile:q} --name table1_seeds --out {params.out:q} 2> {log:q}"
+        with_env("ijae table1 {input.metrics:q} --paper {input.paper:q} "
+                 "--availability-if-present {params.available:q} --lam {params.lam} "
+                 "--profile {params.profile:q} --name table1_seeds --out {params.out:q} 2> {log:q}", WORK_ENV)
 
 
 rule claims:

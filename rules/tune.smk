@@ -32,17 +32,15 @@ rule tune_study:
         work=WORK,
     threads: 1
     resources:
-        gpu=GPUS,
-        gpu_slots=GPUS,
-        cpus=lambda wc, threads: threads,
+        **RUN_RESOURCES,
     conda:
         "../envs/ijae.yaml"
     shell:
         # one line per trial (values, criterion, time) and the best so far, in the log; a killed
         # study resumes with its finished trials kept (the journal) and its interrupted trial
         # resumed from its checkpoint
-        "IJAE_WORK={params.work:q} OMP_NUM_THREADS={threads} ijae tune {params.config:q} "
-        "{params.args:q} --preset-out {output.preset:q} --trials-out {output.trials:q} 2> {log:q}"
+        with_env("ijae tune {params.config:q} "
+                 "{params.args:q} --preset-out {output.preset:q} --trials-out {output.trials:q} 2> {log:q}")
 
 
 rule tune_worker:
@@ -62,14 +60,12 @@ rule tune_worker:
         work=work_folder,
     threads: 1
     resources:
-        gpu=GPUS,
-        gpu_slots=GPUS,
-        cpus=lambda wc, threads: threads,
+        **RUN_RESOURCES,
     conda:
         "../envs/ijae.yaml"
     shell:
-        "IJAE_WORK={params.work:q} OMP_NUM_THREADS={threads} ijae tune {params.config:q} "
-        "{params.args:q} --worker 2> {log:q}"
+        with_env("ijae tune {params.config:q} "
+                 "{params.args:q} --worker 2> {log:q}")
 
 
 rule tune:

@@ -20,7 +20,8 @@ rules/common.smk (paths, the run-id grammar, which runs make which table), rules
 rules/figure1.smk, rules/tune.smk (the studies, the tuned presets, the tuning report),
 rules/budget.smk (the budget study: snapshots of longer runs, the claims per budget),
 rules/stacked_mnist.smk (Stacked MNIST: its runs, its table with the published rows),
-rules/calibrate.smk (the measures on known-answer controls). Parsing
+rules/calibrate.smk (the measures on known-answer controls), rules/reports.smk (the
+calibration's, Stacked MNIST's and the budget study's reports, from their records). Parsing
 imports nothing heavy and touches nothing: upstream code is fetched by the checkout job.
 """
 from snakemake.utils import min_version
@@ -33,6 +34,7 @@ configfile: "config/workflow.yaml"
 
 
 include: "rules/common.smk"
+include: "rules/reports.smk"   # the experiments' reports, from their records (a redraw too)
 # the rules that make records: none in a redraw (`snakemake figures`, common.smk: REDRAW)
 if not REDRAW:
 

@@ -1,9 +1,10 @@
 """The reference pages, generated so they cannot drift: docs/cli.md from the command line's
-parser (ijae/cli.py) and docs/config-keys.md from the config's dataclasses
-(ijae/config_sections.py) and the workflow's schema (config/workflow.schema.yaml).
+parser (ijae/cli.py), docs/config-keys.md from the config's dataclasses
+(ijae/config_sections.py) and the workflow's schema (config/workflow.schema.yaml), and the
+README's headline table from the committed results/default/claims.csv (ijae/report/headline.py).
 
-    python -m ijae.reference            # rewrite both
-    python -m ijae.reference --check    # exit 1 when either is stale (tests/test_docs.py)
+    python -m ijae.reference            # rewrite all three
+    python -m ijae.reference --check    # exit 1 when one is stale (tests/test_docs.py)
 """
 from __future__ import annotations
 
@@ -63,7 +64,23 @@ def config_page() -> str:
     return "\n".join(lines) + "\n"
 
 
-PAGES = {"docs/cli.md": cli_page, "docs/config-keys.md": config_page}
+HEADLINE_START, HEADLINE_END = "<!-- headline: python -m ijae.reference -->", "<!-- /headline -->"
+
+
+def readme_page() -> str:
+    """The README with its headline block rewritten from results/default/claims.csv."""
+    import pandas as pd
+
+    from ijae.report.headline import headline_markdown
+
+    readme = (ROOT / "README.md").read_text()
+    head, rest = readme.split(HEADLINE_START, 1)
+    _, tail = rest.split(HEADLINE_END, 1)
+    table = headline_markdown(pd.read_csv(ROOT / "results" / "default" / "claims.csv"), "default")
+    return f"{head}{HEADLINE_START}\n{table}\n{HEADLINE_END}{tail}"
+
+
+PAGES = {"docs/cli.md": cli_page, "docs/config-keys.md": config_page, "README.md": readme_page}
 
 
 def main(argv=None) -> int:

@@ -56,41 +56,13 @@ rule budget_collect:
         [f"{BUDGET_RUNS}/{d}/{r}/steps/{n}/metrics.json" for d, r in budget_runs()
          for n in budget_steps(d, r)],
     output:
-        f"{RESULTS}/metrics_budget.csv",
+        BUDGET_METRICS,
     log:
         f"{LOGS}/collect_budget.log",
     conda:
         "../envs/ijae.yaml"
     shell:
         "ijae collect {input:q} --out {output:q} 2> {log:q}"
-
-
-rule budget_report:
-    input:
-        metrics=rules.budget_collect.output,
-        calibration=calibration_inputs(BUDGET_DATASETS),   # as the claims: failing measures decide nothing
-    output:
-        md=f"{RESULTS}/claims_budget.md",
-        csv=f"{RESULTS}/claims_budget.csv",
-        png=f"{RESULTS}/claims_budget.png",
-        pdf=f"{RESULTS}/claims_budget.pdf",
-        convergence=f"{RESULTS}/budget_convergence.csv",
-        effects=f"{RESULTS}/budget_effects.csv",
-        curves=f"{RESULTS}/learning_curves.png",
-        curves_pdf=f"{RESULTS}/learning_curves.pdf",
-    log:
-        f"{LOGS}/budget.log",
-    params:
-        out=lambda wc, output: os.path.dirname(output.md),
-        base=min(BUDGET_BASES) if BUDGET_BASES else 1,
-        confidence=config["claims"]["confidence"],
-        lam=LAM,
-    conda:
-        "../envs/ijae.yaml"
-    shell:
-        # stdout: each claim's verdict per budget, each curve settled or still moving
-        "ijae budget {input.metrics:q} --calibration {input.calibration:q} --out {params.out:q} "
-        "--base-steps {params.base} --confidence {params.confidence} --lam {params.lam} > {log:q} 2>&1"
 
 
 rule budget:

@@ -32,27 +32,6 @@ rule calibrate_controls:
                  "{params.n:q} {params.sets:q} > {log:q} 2>&1")
 
 
-rule calibration:
-    input:
-        calibration_inputs(CALIBRATION_DATASETS),
-    output:
-        md=report(f"{RESULTS}/calibration.md", caption="../report/calibration.rst",
-                  category="Calibration"),
-        csv=f"{RESULTS}/calibration.csv",
-        order=f"{RESULTS}/calibration_order.csv",
-        png=report(f"{RESULTS}/calibration.png", caption="../report/calibration.rst",
-                   category="Calibration"),
-        pdf=f"{RESULTS}/calibration.pdf",
-    log:
-        f"{LOGS}/calibration.log",
-    params:
-        out=lambda wc, output: os.path.dirname(output.md),
-    conda:
-        "../envs/ijae.yaml"
-    shell:
-        "ijae calibration {input:q} --out {params.out:q} > {log:q} 2>&1"
-
-
 rule calibrate:
     input:
         rules.calibration.output,

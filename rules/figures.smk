@@ -92,3 +92,9 @@ rule figures:
         lambda wc: rules.tuning_report.output if all(Path(f).is_file() for f in [
             *rules.tuning_report.input, *(tuned_preset(d, s) for d in DATASETS for s in STUDIES)])
             else [],
+        # the experiments' reports (reports.smk), each where its committed records are there
+        lambda wc: rules.calibration.output if all(Path(f).is_file() for f in rules.calibration.input)
+            else [],
+        lambda wc: rules.stacked_mnist_table.output if Path(STACKED_MNIST_METRICS).is_file() else [],
+        lambda wc: rules.budget_report.output if all(Path(f).is_file() for f in [
+            BUDGET_METRICS, *rules.budget_report.input.calibration]) else [],

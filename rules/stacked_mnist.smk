@@ -13,36 +13,13 @@ rule stacked_mnist_collect:
     input:
         stacked_mnist_records,
     output:
-        f"{RESULTS}/metrics_stacked_mnist.csv",
+        STACKED_MNIST_METRICS,
     log:
         f"{LOGS}/collect_stacked_mnist.log",
     conda:
         "../envs/ijae.yaml"
     shell:
         "ijae collect {input:q} --out {output:q} 2> {log:q}"
-
-
-rule stacked_mnist_table:
-    input:
-        metrics=rules.stacked_mnist_collect.output[0],
-        reported=STACKED_MNIST_REPORTED,
-    output:
-        md=report(f"{RESULTS}/stacked_mnist.md", caption="../report/stacked_mnist.rst",
-                  category="Stacked MNIST"),
-        csv=f"{RESULTS}/stacked_mnist.csv",
-    log:
-        f"{LOGS}/stacked_mnist.log",
-    params:
-        out=lambda wc, output: os.path.dirname(output.md),
-        profile=PROFILE,
-        presets_from=STACKED_MNIST["presets_from"],
-        provenance=lambda wc, input: provenance(input.metrics),
-    conda:
-        "../envs/ijae.yaml"
-    shell:
-        "ijae stacked-mnist {input.metrics:q} --reported {input.reported:q} "
-        "--presets-from {params.presets_from:q} --profile {params.profile:q} "
-        "--out {params.out:q} 2> {log:q}"
 
 
 rule stacked_mnist:

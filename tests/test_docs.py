@@ -33,7 +33,32 @@ def test_every_cited_notes_file_exists():
 
 def test_the_generated_reference_pages_are_current():
     """docs/cli.md and docs/config-keys.md are made from the parser, the config's dataclasses and
-    the workflow schema (`python -m ijae.reference`): an argument or key added without them fails."""
+    the workflow schema, the README's headline table from results/default/claims.csv
+    (`python -m ijae.reference`): an argument, a key or a regenerated claim without them fails."""
     from ijae import reference
 
     assert reference.main(["--check"]) == 0
+
+
+def test_the_headline_counts_the_headline_rows_of_each_family_and_dataset():
+    """The README's headline table: verdict counts per family (row) and dataset (column), over
+    the headline rows only (a λ = 0 twin row is not counted); an unknown verdict is an error."""
+    import pandas as pd
+    import pytest
+
+    from ijae.report.headline import headline_markdown
+
+    rows = [("digits", "λ trends", True, "holds"), ("digits", "λ trends", True, "refuted"),
+            ("digits", "λ trends", False, "holds"),   # the "with λ = 0" row: not a headline
+            ("digits", "Table 1", True, "undecided at this budget"),
+            ("stacked_digits", "λ trends", True, "no effect larger than δ"),
+            ("stacked_digits", "Table 1", True, "not decided (measure fails its controls)"),
+            ("stacked_digits", "Table 1", True, "holds")]
+    claims = pd.DataFrame(rows, columns=["dataset", "family", "headline", "verdict"]).assign(seeds=3)
+    lines = headline_markdown(claims, "default").splitlines()
+    assert lines[0] == "| claims | digits | stacked digits |"
+    assert lines[2] == "| λ trends | 2: 1 hold, 1 refuted | 1: 1 no effect > δ |"
+    assert lines[3] == ("| Table 1 | 1: 1 undecided | 2: 1 hold, "
+                        "1 not decided (fails its controls) |")
+    with pytest.raises(ValueError, match="unknown verdict"):
+        headline_markdown(claims.assign(verdict="maybe"), "default")

@@ -107,3 +107,22 @@ def test_a_workflow_run_names_each_model_it_left_out_in_one_line(tmp_path):
     out = snakemake(root, "figure1", "--configfile", str(REPO / ".test" / "config" / "workflow.yaml"))
     said = [line for line in out.splitlines() if line.startswith("ijae workflow:")]
     assert said == [f"ijae workflow: AGE (age) left out of every table: {reason}"]
+
+
+def test_figures_redraws_the_experiments_reports_from_their_committed_records(tmp_path):
+    """The calibration, Stacked MNIST's table and the budget study's claims are redrawn by
+    `figures` from the committed records (the controls' CSVs, metrics_stacked_mnist.csv,
+    metrics_budget.csv) with no job that makes a record (calibrate_controls, the budget's or
+    Stacked MNIST's train / export / evaluate / collect)."""
+    root = workflow_copy(tmp_path)
+    committed, out = REPO / "results" / "default", root / "results" / "default"
+    shutil.copytree(committed / "calibration", out / "calibration")
+    for name in ("metrics_stacked_mnist.csv", "metrics_budget.csv"):
+        shutil.copy(committed / name, out / name)
+    plan = snakemake(root, "-n", "figures")
+    for rule in ("calibration", "stacked_mnist_table", "budget_report"):
+        assert re.search(rf"^{rule}\s+1$", plan, re.M), plan
+    assert not re.search(r"^\w*(checkout|train|export|evaluate|collect|controls)\s+\d+", plan, re.M), plan
+    snakemake(root, "figures")
+    for name in ("calibration.md", "stacked_mnist.md", "claims_budget.md"):
+        assert (out / name).read_text() == (committed / name).read_text(), name

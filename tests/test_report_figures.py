@@ -146,3 +146,22 @@ def test_stacked_images_get_their_channels_beside_them_in_order(tmp_path):
                                                   "label": "VAE"}))
     assert samples.has_channel_digits([run])
     assert samples.samples_grid([run], tmp_path / "grid.png", n=4).is_file()
+
+
+def test_label_placement_does_not_depend_on_the_machines_speed(tmp_path, monkeypatch):
+    """Figure 3's labels are spread by adjustText for a fixed number of steps: with its default
+    (stop after 1 s of wall time) a slower or busier machine placed them elsewhere and a redraw of
+    unchanged records changed the PNG. A clock that races ahead must not change the bytes."""
+    import itertools
+
+    import adjustText
+
+    from ijae.report import figures
+
+    metrics = sweep(implicit=[(0.1, 7.0, 0.5), (0.3, 7.05, 0.52), (0.5, 7.1, 0.55), (0.9, 6.0, 0.9)],
+                    l1=[(0.1, 6.5, 0.9)])
+    figures.figure3(metrics, tmp_path / "normal.png")
+    clock = itertools.count(step=10.0)   # every reading 10 s after the last
+    monkeypatch.setattr(adjustText, "timer", lambda: next(clock))
+    figures.figure3(metrics, tmp_path / "slow.png")
+    assert (tmp_path / "normal.png").read_bytes() == (tmp_path / "slow.png").read_bytes()

@@ -36,11 +36,16 @@ def caption(fig, lines: list[str], width: int = 110) -> None:
     fig.text(0.01, -0.01, text, ha="left", va="top", fontsize=7.5, wrap=False)
 
 
+LABEL_STEPS = 500   # adjustText's iterations (its own default is a 1-second time limit)
+
+
 def spread_labels(ax, texts: list) -> None:
     """Move point labels apart until none overlap (adjustText), with a thin line to the point."""
     ax.margins(x=0.15, y=0.08)  # room inside the axes, so labels at the edge are not cut off
     if len(texts) > 1:
         from adjustText import adjust_text
 
+        # a fixed number of steps: adjustText's default stops after 1 s of wall time, so a
+        # redraw on a slower or busier machine placed the labels elsewhere (not byte-identical)
         adjust_text(texts, ax=ax, arrowprops={"arrowstyle": "-", "color": "0.5", "lw": 0.5},
-                    expand=(1.3, 1.5))
+                    expand=(1.3, 1.5), iter_lim=LABEL_STEPS)

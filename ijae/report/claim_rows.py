@@ -25,7 +25,7 @@ MODE_SHARE_ACCEPTED = "modes_covered_accepted_share"
 PAPER, CALIBRATED = "paper", "calibrated"       # a row's role: the paper's measure, or its twin
 TREND, FRONTS, TABLE1 = "λ trends", "Figure 2 fronts", "Table 1"   # the families (claims.py)
 
-# The smallest effect of interest per measure (README, "Verdicts"): (absolute, relative, of):
+# The smallest effect of interest per measure (docs/measures.md, its table of δ): (absolute, relative, of):
 # delta = absolute, or relative × the mean of column ``of`` over the claim's runs. A slope's
 # delta is the measure's (a change of delta over the whole λ range).
 DELTAS = {

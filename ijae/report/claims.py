@@ -18,8 +18,8 @@ Rule (printed above the table, RULE below):
   means); **refuted**: it rejects with the other sign, or the claim cannot hold (no seed's front
   dominates and the other variant is ahead on one axis at every λ in every seed); **no effect
   larger than δ**: the adjusted two one-sided tests put the effect within ±δ, the measure's
-  declared smallest effect of interest (README); **undecided at this budget** otherwise, and
-  whenever fewer than 2 seeds have the measure.
+  declared smallest effect of interest (docs/measures.md); **undecided at this budget**
+  otherwise, and whenever fewer than 2 seeds have the measure.
 - Every generation claim on the paper's measure (IS, recall, modes covered, mode KL) has a
   calibrated twin below it (FID, coverage, the same over the samples accepted as digits), and
   a claim on a measure that fails its known-answer controls on that dataset (calibration.md) is

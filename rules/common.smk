@@ -187,7 +187,7 @@ GPUS = int(config["profiles"][PROFILE].get("gpus", 0))   # the run profile says 
 # filled in per job) nor a global `conda:` (Snakemake injects that into its own process).
 RUN_RESOURCES = dict(gpu=GPUS, gpu_slots=GPUS, cpus=lambda wc, threads: threads)
 WORK_ENV = "IJAE_WORK={params.work:q} "
-JOB_ENV = "IJAE_WORK={params.work:q} OMP_NUM_THREADS={threads} "
+JOB_ENV = "".join([WORK_ENV, "OMP_NUM_THREADS={threads} "])
 
 
 def with_env(command, env=JOB_ENV):

@@ -89,12 +89,10 @@ rule figures:
         lambda wc: rules.modes_plot.output if records_have(rules.pareto_plot.input[0], MODES_COLUMNS) else [],
         lambda wc: expand(rules.samples_grid.output.png, dataset=cached_sample_datasets()),
         # the tuning report, where every study's preset and trials table are there (committed)
-        lambda wc: rules.tuning_report.output if all(Path(f).is_file() for f in [
-            *rules.tuning_report.input, *(tuned_preset(d, s) for d in DATASETS for s in STUDIES)])
-            else [],
+        lambda wc: if_present(rules.tuning_report.output, *rules.tuning_report.input,
+                              *(tuned_preset(d, s) for d in DATASETS for s in STUDIES)),
         # the experiments' reports (reports.smk), each where its committed records are there
-        lambda wc: rules.calibration.output if all(Path(f).is_file() for f in rules.calibration.input)
-            else [],
-        lambda wc: rules.stacked_mnist_table.output if Path(STACKED_MNIST_METRICS).is_file() else [],
-        lambda wc: rules.budget_report.output if all(Path(f).is_file() for f in [
-            BUDGET_METRICS, *rules.budget_report.input.calibration]) else [],
+        lambda wc: if_present(rules.calibration.output, *rules.calibration.input),
+        lambda wc: if_present(rules.stacked_mnist_table.output, STACKED_MNIST_METRICS),
+        lambda wc: if_present(rules.budget_report.output, BUDGET_METRICS,
+                              *rules.budget_report.input.calibration),

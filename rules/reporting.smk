@@ -51,6 +51,12 @@ def sample_runs(wildcards):
     return grid_runs(wildcards.dataset, set(availability.available(record)))
 
 
+def if_present(output, *paths):
+    """``output`` when every one of ``paths`` exists, else nothing: a report the figures target
+    draws only where its committed records are there."""
+    return output if all(Path(p).is_file() for p in paths) else []
+
+
 def cached_sample_datasets():
     """Datasets whose grid can be drawn from the work folder as it is: the checkout's record
     and every run's exported images are there (so the figures target plans no job for them)."""

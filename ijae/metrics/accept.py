@@ -5,8 +5,9 @@
   space, than ``ACCEPT_QUANTILE`` of the held-out real digits do (the threshold is measured on
   the dataset's own test split); ``accepted_digit_share`` counts the digits one by one (a
   stacked sample with two of its three digits accepted adds two thirds), which the collapse
-  guard reads: a generator whose stacks hold 40 % plausible digits is not "no digits at all". Modes are counted over the accepted samples
-  (``modes_covered_accepted``, ``mode_kl_accepted``), so noise that the classifier labels
+  guard reads: a generator whose stacks hold 40 % plausible digits is not "no digits at all".
+  Modes are counted over the accepted samples (``modes_covered_accepted``,
+  ``mode_kl_accepted``), so noise that the classifier labels
   confidently covers no mode. The classifier's own features were tried first and failed their
   controls: uniform noise falls inside the real images' k-NN balls there (calibration.md).
 - **duplicate share**: the share of samples with another sample closer to them, in pixel space,
@@ -76,11 +77,6 @@ def accepted_digits(images: np.ndarray, base: str, stacked: bool) -> np.ndarray:
     train, limit, _ = _thresholds(base, int(images.shape[1]))
     planes = digit_planes(images, stacked)
     return (_nearest(_flat(planes), train) <= limit).reshape(len(images), -1)
-
-
-def accepted(images: np.ndarray, base: str, stacked: bool) -> np.ndarray:
-    """bool [N]: is every digit of each image within the real digits' reach."""
-    return accepted_digits(images, base, stacked).all(1)
 
 
 def duplicate_share(images: np.ndarray, base: str, stacked: bool) -> float:

@@ -6,17 +6,18 @@ measure and its calibrated twin both counted). `python -m ijae.reference` writes
 README between its headline markers; the claims themselves, with effects and intervals, are in
 claims.md.
 
-Pure: pandas on the claims table alone.
+Pure: pandas on the claims table alone (claims.py only for its verdicts' names).
 """
 from __future__ import annotations
 
 import pandas as pd
 
-# the verdicts in the order a reader wants them (ijae/report/claims.py names them)
-VERDICTS = {"holds": "hold", "refuted": "refuted", "no effect larger than δ": "no effect > δ",
-            "undecided at this budget": "undecided",
-            "not decided (measure fails its controls)": "not decided (fails its controls)",
-            "not ranked (collapsed)": "not ranked (collapsed)"}
+from ijae.report import claims as C
+
+# the verdicts (claims.py's), in the order a reader wants them, with their short labels
+VERDICTS = {C.HOLDS: "hold", C.REFUTED: "refuted", C.NO_EFFECT: "no effect > δ",
+            C.UNDECIDED: "undecided", C.DEMOTED: "not decided (fails its controls)",
+            C.NOT_RANKED: "not ranked (collapsed)"}
 
 
 def _cell(verdicts: pd.Series) -> str:
@@ -32,7 +33,7 @@ def headline_markdown(claims: pd.DataFrame, profile: str) -> str:
     """The headline table (markdown) from a claims.csv table (ijae/report/claims.py COLUMNS)."""
     rows = claims[claims["headline"].astype(bool)]
     datasets = list(dict.fromkeys(rows["dataset"]))
-    seeds = sorted({int(s) for s in rows["seeds"].dropna()})
+    seeds = int(rows["seeds"].max()) if rows["seeds"].notna().any() else 0
     lines = ["| claims | " + " | ".join(d.replace("_", " ") for d in datasets) + " |",
              "| --- | " + " | ".join("---" for _ in datasets) + " |"]
     for family in dict.fromkeys(rows["family"]):
@@ -40,6 +41,6 @@ def headline_markdown(claims: pd.DataFrame, profile: str) -> str:
                  for d in datasets]
         lines.append(f"| {family} | " + " | ".join(cells) + " |")
     lines += ["", f"Counted from [claims.md](results/{profile}/claims.md) (profile {profile}; "
-              f"{max(seeds) if seeds else 0} seeds; verdicts Holm-adjusted within each family; "
+              f"{seeds} seeds; verdicts Holm-adjusted within each family; "
               "each claim on the paper's measure and on its calibrated twin)."]
     return "\n".join(lines)
